@@ -1,0 +1,348 @@
+import { isUtf8 } from 'node:buffer';
+import { MAX_CONTROL_PAYLOAD, Opcode } from './constants.js';
+import { CloseCode, isValidWireCloseCode } from './close-codes.js';
+import { unmaskInPlace } from './mask.js';
+import { Utf8Validator } from './utf8.js';
+
+const enum ReadState {
+  Header = 0,
+  Payload = 1,
+  /** A close frame arrived or the stream failed: later bytes are ignored. */
+  Stopped = 2,
+}
+
+/**
+ * Fragments a message may use for free; past that a message must average at least
+ * BYTES_PER_FRAGMENT payload bytes per frame. A 4 MiB message in 64-byte fragments is
+ * fine, a stream of empty fragments is cut off after a few thousand frames.
+ */
+const FREE_FRAGMENTS = 4096;
+const BYTES_PER_FRAGMENT = 16;
+
+/** Reassembly buffers grow by at most this much ahead of what has arrived. */
+const PREALLOCATE_LIMIT = 1024 * 1024;
+
+export interface FrameReaderOptions {
+  /** Frames from the peer must be masked (true on the server side). */
+  expectMasked: boolean;
+  /** Largest message accepted, fragmented or not. */
+  maxPayload: number;
+}
+
+/**
+ * Incremental RFC 6455 frame parser and message assembler, sans-I/O. Feed it whatever
+ * chunks arrive with `receive`; it calls the protected hooks in order. It unmasks in
+ * place (the chunks are ours), hands out views for unfragmented messages, validates
+ * UTF-8 as bytes arrive, and refuses oversize messages from the header alone.
+ *
+ * Subclasses implement the hooks; the connection state machine is the one in
+ * connection.ts.
+ */
+export abstract class FrameReader {
+  protected expectMasked: boolean;
+  protected maxPayload: number;
+  /** RSV bits an extension has negotiated (0x40 for permessage-deflate). */
+  protected allowedRsv = 0;
+
+  private readState: ReadState = ReadState.Header;
+  /** Header bytes split across chunks, copied here until the header is whole. */
+  private headerScratch: Buffer | null = null;
+  private headerFill = 0;
+
+  private frameFin = false;
+  private frameOpcode = 0;
+  private frameRsv1 = false;
+  private frameLength = 0;
+  private frameReceived = 0;
+  private maskKey: Uint8Array | null = null;
+
+  /** Opcode of the data message in progress, 0 when none. */
+  private messageOpcode = 0;
+  private messageCompressed = false;
+  private messageBuffer: Buffer | null = null;
+  private messageLength = 0;
+  private messageFrames = 0;
+  private utf8: Utf8Validator | null = null;
+  /** Control frame payload split across chunks. */
+  private controlBuffer: Buffer | null = null;
+
+  constructor(options: FrameReaderOptions) {
+    this.expectMasked = options.expectMasked;
+    this.maxPayload = options.maxPayload;
+  }
+
+  /** A complete message. Text arrives decoded; binary as a Buffer the receiver may keep. */
+  protected abstract onMessage(data: string | Buffer, isBinary: boolean): void;
+  /** A compressed message (RSV1 set): the extension layer decodes it. */
+  protected onCompressedMessage(data: Buffer, isBinary: boolean): void {
+    void data;
+    void isBinary;
+    this.fail(CloseCode.ProtocolError, 'RSV1 set without a negotiated extension');
+  }
+  protected abstract onPingFrame(payload: Buffer): void;
+  protected abstract onPongFrame(payload: Buffer): void;
+  /** The peer's close frame, already validated. code is 1005 when the frame had none. */
+  protected abstract onCloseFrame(code: number, reason: string): void;
+  /** The peer broke the protocol; the stream is stopped. */
+  protected abstract onProtocolError(code: number, reason: string): void;
+
+  /** Whether the reader still accepts bytes (false after a close frame or an error). */
+  protected get reading(): boolean {
+    return this.readState !== ReadState.Stopped;
+  }
+
+  /** Stops parsing: later input is ignored. */
+  protected stopReading(): void {
+    this.readState = ReadState.Stopped;
+    this.messageBuffer = null;
+    this.controlBuffer = null;
+  }
+
+  /** Parses one chunk of bytes from the peer. The chunk may be modified (unmasked). */
+  receive(data: Buffer): void {
+    let pos = 0;
+    const end = data.length;
+    while (pos < end) {
+      if (this.readState === ReadState.Header) pos = this.readHeader(data, pos, end);
+      else if (this.readState === ReadState.Payload) pos = this.readPayload(data, pos, end);
+      else return;
+    }
+  }
+
+  protected fail(code: number, reason: string): void {
+    if (this.readState === ReadState.Stopped) return;
+    this.stopReading();
+    this.onProtocolError(code, reason);
+  }
+
+  private readHeader(data: Buffer, pos: number, end: number): number {
+    let src: Uint8Array = data;
+    let at = pos;
+    if (this.headerFill === 0 && end - pos >= 2) {
+      const need = this.checkFirstBytes(data[pos]!, data[pos + 1]!);
+      if (need < 0) return end;
+      if (end - pos < need) return this.stashHeader(data, pos, end);
+      pos += need;
+    } else {
+      const scratch = (this.headerScratch ??= Buffer.allocUnsafe(14));
+      if (this.headerFill < 2) {
+        scratch[this.headerFill++] = data[pos++]!;
+        if (this.headerFill < 2) return pos;
+      }
+      const need = this.checkFirstBytes(scratch[0]!, scratch[1]!);
+      if (need < 0) return end;
+      const take = Math.min(need - this.headerFill, end - pos);
+      data.copy(scratch, this.headerFill, pos, pos + take);
+      this.headerFill += take;
+      pos += take;
+      if (this.headerFill < need) return pos;
+      this.headerFill = 0;
+      src = scratch;
+      at = 0;
+    }
+    if (!this.finishHeader(src, at)) return data.length;
+    if (this.frameLength === 0) this.frameComplete(data, pos, pos);
+    return pos;
+  }
+
+  private stashHeader(data: Buffer, pos: number, end: number): number {
+    const scratch = (this.headerScratch ??= Buffer.allocUnsafe(14));
+    data.copy(scratch, 0, pos, end);
+    this.headerFill = end - pos;
+    return end;
+  }
+
+  /**
+   * Validates what the first two header bytes say, before any length or payload is read,
+   * so that a bad frame is refused at once. Returns the full header length, or -1.
+   */
+  private checkFirstBytes(b0: number, b1: number): number {
+    const opcode = b0 & 0x0f;
+    const rsv = b0 & 0x70;
+    const fin = (b0 & 0x80) !== 0;
+    const len7 = b1 & 0x7f;
+    const masked = (b1 & 0x80) !== 0;
+    if (rsv & ~this.allowedRsv) return this.refuse(CloseCode.ProtocolError, 'reserved bits set');
+    if (opcode >= 0x8) {
+      if (opcode > 0xa) return this.refuse(CloseCode.ProtocolError, `reserved opcode ${opcode}`);
+      if (!fin) return this.refuse(CloseCode.ProtocolError, 'fragmented control frame');
+      if (len7 > MAX_CONTROL_PAYLOAD) return this.refuse(CloseCode.ProtocolError, 'control frame payload over 125 bytes');
+      if (rsv) return this.refuse(CloseCode.ProtocolError, 'reserved bits set on a control frame');
+    } else if (opcode === Opcode.Continuation) {
+      if (this.messageOpcode === 0) return this.refuse(CloseCode.ProtocolError, 'continuation frame without a message');
+      if (rsv) return this.refuse(CloseCode.ProtocolError, 'reserved bits set on a continuation frame');
+    } else if (opcode <= Opcode.Binary) {
+      if (this.messageOpcode !== 0) return this.refuse(CloseCode.ProtocolError, 'new message inside a fragmented message');
+    } else {
+      return this.refuse(CloseCode.ProtocolError, `reserved opcode ${opcode}`);
+    }
+    if (masked !== this.expectMasked) {
+      return this.refuse(CloseCode.ProtocolError, masked ? 'masked frame from server' : 'unmasked frame from client');
+    }
+    return (len7 < 126 ? 2 : len7 === 126 ? 4 : 10) + (masked ? 4 : 0);
+  }
+
+  private refuse(code: number, reason: string): number {
+    this.fail(code, reason);
+    return -1;
+  }
+
+  /** Reads length and mask key from a complete header; false when the frame is refused. */
+  private finishHeader(h: Uint8Array, at: number): boolean {
+    const b0 = h[at]!;
+    const b1 = h[at + 1]!;
+    let len = b1 & 0x7f;
+    let off = at + 2;
+    if (len === 126) {
+      len = (h[off]! << 8) | h[off + 1]!;
+      off += 2;
+    } else if (len === 127) {
+      const hi = ((h[off]! << 24) | (h[off + 1]! << 16) | (h[off + 2]! << 8) | h[off + 3]!) >>> 0;
+      const lo = ((h[off + 4]! << 24) | (h[off + 5]! << 16) | (h[off + 6]! << 8) | h[off + 7]!) >>> 0;
+      if (hi & 0x80000000) return !this.refuse(CloseCode.ProtocolError, 'payload length with the most significant bit set');
+      if (hi > 0x1fffff) return !this.refuse(CloseCode.MessageTooBig, 'message too big');
+      len = hi * 0x100000000 + lo;
+      off += 8;
+    }
+    const opcode = b0 & 0x0f;
+    if (opcode < 0x8) {
+      if (this.messageLength + len > this.maxPayload) return !this.refuse(CloseCode.MessageTooBig, 'message too big');
+      if (opcode !== Opcode.Continuation) {
+        this.messageOpcode = opcode;
+        this.messageCompressed = (b0 & 0x40) !== 0;
+        this.messageLength = 0;
+        this.messageFrames = 0;
+      }
+      if (++this.messageFrames > FREE_FRAGMENTS && this.messageFrames > FREE_FRAGMENTS + (this.messageLength + len) / BYTES_PER_FRAGMENT) {
+        return !this.refuse(CloseCode.MessageTooBig, 'too many fragments');
+      }
+    }
+    this.frameFin = (b0 & 0x80) !== 0;
+    this.frameOpcode = opcode;
+    this.frameRsv1 = (b0 & 0x40) !== 0;
+    this.frameLength = len;
+    this.frameReceived = 0;
+    this.maskKey = this.expectMasked ? h.subarray(off, off + 4) : null;
+    this.readState = ReadState.Payload;
+    return true;
+  }
+
+  private readPayload(data: Buffer, pos: number, end: number): number {
+    const n = Math.min(this.frameLength - this.frameReceived, end - pos);
+    const stop = pos + n;
+    if (this.maskKey !== null) unmaskInPlace(data, pos, stop, this.maskKey, this.frameReceived);
+    if (this.frameReceived === 0 && n === this.frameLength) {
+      // The whole payload is in this chunk: no copy.
+      this.frameReceived = n;
+      this.frameComplete(data, pos, stop);
+      return stop;
+    }
+    this.frameReceived += n;
+    if (this.frameOpcode >= 0x8) {
+      const ctl = (this.controlBuffer ??= Buffer.allocUnsafe(MAX_CONTROL_PAYLOAD));
+      data.copy(ctl, this.frameReceived - n, pos, stop);
+      if (this.frameReceived === this.frameLength) {
+        this.controlBuffer = null;
+        this.frameComplete(ctl, 0, this.frameLength);
+      }
+      return stop;
+    }
+    if (!this.appendMessageBytes(data, pos, stop)) return end;
+    if (this.frameReceived === this.frameLength) this.frameComplete(data, stop, stop);
+    return stop;
+  }
+
+  /** Copies data-frame bytes into the reassembly buffer, validating text as it goes. */
+  private appendMessageBytes(data: Buffer, pos: number, stop: number): boolean {
+    if (this.messageOpcode === Opcode.Text && !this.messageCompressed) {
+      const v = (this.utf8 ??= new Utf8Validator());
+      if (!v.push(data, pos, stop)) {
+        this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
+        return false;
+      }
+    }
+    const needed = this.messageLength + (stop - pos);
+    let buf = this.messageBuffer;
+    if (buf === null || needed > buf.length) {
+      const frameEnd = this.messageLength + (this.frameLength - this.frameReceived) + (stop - pos);
+      const cap = Math.max(needed, Math.min(frameEnd, needed + PREALLOCATE_LIMIT), Math.min((buf?.length ?? 0) * 2, this.maxPayload));
+      const grown = Buffer.allocUnsafe(cap);
+      if (buf !== null) buf.copy(grown, 0, 0, this.messageLength);
+      this.messageBuffer = buf = grown;
+    }
+    data.copy(buf, this.messageLength, pos, stop);
+    this.messageLength = needed;
+    return true;
+  }
+
+  /**
+   * A frame's payload is whole. For payloads that arrived in one piece, [pos, stop) of
+   * data is the payload; otherwise the bytes are already in the reassembly buffer.
+   */
+  private frameComplete(data: Buffer, pos: number, stop: number): void {
+    this.readState = ReadState.Header;
+    const opcode = this.frameOpcode;
+    if (opcode >= 0x8) {
+      this.controlFrame(opcode, data.subarray(pos, stop));
+      return;
+    }
+    const fin = this.frameFin;
+    if (fin && this.messageBuffer === null) {
+      // Unfragmented message, payload in one chunk: hand out a view.
+      const isBinary = this.messageOpcode === Opcode.Binary;
+      const compressed = this.messageCompressed;
+      this.messageOpcode = 0;
+      const payload = data.subarray(pos, stop);
+      if (compressed) this.onCompressedMessage(payload, isBinary);
+      else if (isBinary) this.onMessage(payload, true);
+      else if (this.utf8 !== null && !this.utf8.complete) this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
+      else if (this.utf8 === null && stop > pos && !isUtf8(payload)) this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
+      else {
+        this.utf8 = null;
+        this.onMessage(payload.toString('utf8'), false);
+      }
+      return;
+    }
+    if (stop > pos && !this.appendMessageBytes(data, pos, stop)) return;
+    if (!fin) return;
+    const isBinary = this.messageOpcode === Opcode.Binary;
+    const compressed = this.messageCompressed;
+    const buf = this.messageBuffer;
+    const length = this.messageLength;
+    this.messageOpcode = 0;
+    this.messageBuffer = null;
+    this.messageLength = 0;
+    const payload = buf === null ? Buffer.alloc(0) : buf.subarray(0, length);
+    if (compressed) {
+      this.onCompressedMessage(payload, isBinary);
+    } else if (isBinary) {
+      this.onMessage(payload, true);
+    } else {
+      const complete = this.utf8 === null || this.utf8.complete;
+      this.utf8 = null;
+      if (!complete) this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
+      else this.onMessage(payload.toString('utf8'), false);
+    }
+  }
+
+  private controlFrame(opcode: number, payload: Buffer): void {
+    if (opcode === Opcode.Ping) {
+      this.onPingFrame(payload);
+    } else if (opcode === Opcode.Pong) {
+      this.onPongFrame(payload);
+    } else {
+      let code: number = CloseCode.NoStatus;
+      let reason = '';
+      if (payload.length === 1) return this.fail(CloseCode.ProtocolError, 'close frame with a 1-byte payload');
+      if (payload.length >= 2) {
+        code = payload.readUInt16BE(0);
+        if (!isValidWireCloseCode(code)) return this.fail(CloseCode.ProtocolError, `invalid close code ${code}`);
+        const reasonBytes = payload.subarray(2);
+        if (reasonBytes.length > 0 && !isUtf8(reasonBytes)) return this.fail(CloseCode.InvalidPayload, 'close reason is not UTF-8');
+        reason = reasonBytes.toString('utf8');
+      }
+      this.stopReading();
+      this.onCloseFrame(code, reason);
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * A strict parser for the one HTTP/1.1 message head a WebSocket handshake exchanges
+ * (the Upgrade request or the 101 response). Sans-I/O: it reads text, it does not read
+ * sockets.
+ */
+
+export interface HttpHead {
+  /** The three parts of the start line: method, target, version (request) or version, status, reason (response). */
+  start: [string, string, string];
+  /** Lower-case names; repeated headers joined with ", " as Node's http module does. */
+  headers: Record<string, string>;
+  /** Lower-case names that appeared more than once. */
+  repeated: Set<string> | null;
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Index just past the blank line that ends the head, or -1 if it has not arrived. */
+export function findHeadEnd(buf: Buffer): number {
+  const i = buf.indexOf(CRLFCRLF);
+  return i < 0 ? -1 : i + 4;
+}
+
+export class HttpHeadError extends Error {}
+
+/** Parses a head (without the final blank line requirement: trailing CRLFs are ignored). */
+export function parseHttpHead(text: string): HttpHead {
+  const lines = text.split('\r\n');
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const startLine = lines[0] ?? '';
+  const first = startLine.indexOf(' ');
+  const second = first < 0 ? -1 : startLine.indexOf(' ', first + 1);
+  if (first <= 0 || second < 0) throw new HttpHeadError('malformed start line');
+  const start: [string, string, string] = [startLine.slice(0, first), startLine.slice(first + 1, second), startLine.slice(second + 1)];
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  let repeated: Set<string> | null = null;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line[0] === ' ' || line[0] === '\t') throw new HttpHeadError('folded header lines are not allowed');
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new HttpHeadError('malformed header line');
+    const name = line.slice(0, colon);
+    if (!TOKEN.test(name)) throw new HttpHeadError('malformed header name');
+    const key = name.toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (/[\0\r\n]/.test(value)) throw new HttpHeadError('malformed header value');
+    const prev = headers[key];
+    if (prev === undefined) {
+      headers[key] = value;
+    } else {
+      headers[key] = `${prev}, ${value}`;
+      (repeated ??= new Set()).add(key);
+    }
+  }
+  return { start, headers, repeated };
+}
+
+/** Splits a comma-separated header value into trimmed, non-empty elements. */
+export function splitList(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const out: string[] = [];
+  for (const part of value.split(',')) {
+    const t = part.trim();
+    if (t !== '') out.push(t);
+  }
+  return out;
+}
+
+export function isToken(s: string): boolean {
+  return TOKEN.test(s);
+}
+
+/** Whether a comma-separated header contains `token`, compared case-insensitively. */
+export function hasToken(value: string | undefined, token: string): boolean {
+  for (const t of splitList(value)) if (t.toLowerCase() === token) return true;
+  return false;
+}
