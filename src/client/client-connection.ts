@@ -1,0 +1,163 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import {
+  buildClientRequest,
+  findHeadEnd,
+  generateKey,
+  HandshakeError,
+  parseHttpHead,
+  ProtocolConnection,
+  ReadyState,
+  validateUpgradeResponse,
+} from '../protocol/index.js';
+import type { ResolvedClientOptions } from './options.js';
+
+/** What the connection reports to the WebSocket object that owns it. */
+export interface ClientConnectionOwner {
+  handshakeDone(protocol: string, extensions: string): void;
+  messageReceived(data: string | Buffer, isBinary: boolean): void;
+  /** The transport closed; `error` is set when the connection failed. */
+  connectionClosed(error: Error | undefined): void;
+}
+
+const MAX_RESPONSE_HEAD = 16 * 1024;
+
+/**
+ * The client's I/O: a TCP or TLS socket, the opening handshake, then the shared protocol
+ * state machine. Client frames are masked; the server closes the TCP connection first.
+ */
+export class ClientConnection extends ProtocolConnection {
+  private readonly socket: Socket;
+  private readonly key = generateKey();
+  private head: Buffer | null = Buffer.alloc(0);
+  private timer: NodeJS.Timeout | null = null;
+  private error: Error | undefined;
+  private reported = false;
+  /** Bytes of the next transmitted frame that count towards bufferedAmount. */
+  accountBytes = 0;
+  bufferedAmount = 0;
+
+  constructor(
+    private readonly owner: ClientConnectionOwner,
+    url: URL,
+    private readonly protocols: string[],
+    private readonly options: ResolvedClientOptions,
+  ) {
+    super({ role: 'client', maxPayload: options.maxPayload });
+    this.readyState = ReadyState.CONNECTING;
+    const secure = url.protocol === 'wss:';
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const port = Number(url.port) || (secure ? 443 : 80);
+    this.socket = secure
+      ? tlsConnect({ servername: isIp(host) ? undefined : host, ...options.tls, host, port, ALPNProtocols: ['http/1.1'] })
+      : netConnect({ host, port });
+    this.socket.setNoDelay(true);
+    const request = buildClientRequest({
+      host: url.host,
+      path: (url.pathname || '/') + url.search,
+      key: this.key,
+      protocols,
+      origin: options.origin,
+      headers: options.headers,
+    });
+    this.socket.once(secure ? 'secureConnect' : 'connect', () => this.socket.write(request));
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', (err) => this.abort(err));
+    this.socket.on('close', () => this.onSocketClose());
+    if (options.handshakeTimeout > 0) this.startTimer(options.handshakeTimeout, 'opening handshake timed out');
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.head === null) {
+      this.receive(chunk);
+      return;
+    }
+    const buf = this.head.length === 0 ? chunk : Buffer.concat([this.head, chunk]);
+    const end = findHeadEnd(buf);
+    if (end < 0) {
+      if (buf.length > MAX_RESPONSE_HEAD) this.abort(new HandshakeError('response head too large'));
+      else this.head = buf;
+      return;
+    }
+    this.head = null;
+    try {
+      const res = validateUpgradeResponse(parseHttpHead(buf.toString('latin1', 0, end)), this.key, this.protocols, []);
+      this.clearTimer();
+      this.readyState = ReadyState.OPEN;
+      this.owner.handshakeDone(res.protocol, res.extensionsHeader);
+    } catch (err) {
+      this.abort(err instanceof HandshakeError ? err : new HandshakeError((err as Error).message));
+      return;
+    }
+    if (end < buf.length && this.reading) this.receive(buf.subarray(end));
+  }
+
+  /** Fails the connection: drop the transport and report `err` once it is gone. */
+  abort(err: Error): void {
+    this.error ??= err;
+    this.clearTimer();
+    this.socket.destroy();
+  }
+
+  /** Closes or aborts, as WebSocket.close() does. */
+  startClose(code: number | undefined, reason: string): void {
+    if (this.readyState === ReadyState.CONNECTING) {
+      this.readyState = ReadyState.CLOSING;
+      this.abort(new Error('the connection was closed before it opened'));
+      return;
+    }
+    if (this.sendClose(code, reason)) this.startTimer(this.options.closeTimeout, '');
+  }
+
+  protected override transmit(frame: Buffer | Uint8Array): void {
+    if (!this.socket.writable) return;
+    const n = this.accountBytes;
+    if (n > 0) {
+      this.accountBytes = 0;
+      this.socket.write(frame, () => (this.bufferedAmount -= n));
+    } else {
+      this.socket.write(frame);
+    }
+  }
+
+  protected override onMessage(data: string | Buffer, isBinary: boolean): void {
+    this.owner.messageReceived(data, isBinary);
+  }
+
+  protected override onCloseHandshake(): void {
+    // The server closes the TCP connection first; drop it ourselves if it does not.
+    this.startTimer(this.options.closeTimeout, '');
+  }
+
+  protected override onFailure(code: number, reason: string): void {
+    this.error ??= new Error(`WebSocket protocol error ${code}: ${reason}`);
+    this.socket.end();
+    this.startTimer(this.options.closeTimeout, '');
+  }
+
+  private startTimer(ms: number, message: string): void {
+    this.clearTimer();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (message) this.abort(new HandshakeError(message));
+      else this.socket.destroy();
+    }, ms);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private onSocketClose(): void {
+    this.clearTimer();
+    if (this.reported) return;
+    this.reported = true;
+    this.transportClosed();
+    this.owner.connectionClosed(this.error);
+  }
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':');
+}

@@ -1,0 +1,71 @@
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { DEFAULT_MAX_PAYLOAD } from '../protocol/index.js';
+
+/** Node-only options, the third argument of `new WebSocket(url, protocols, options)`. */
+export interface ClientOptions {
+  /** Extra request headers (Authorization, Cookie, ...). */
+  headers?: Record<string, string>;
+  /** The Origin header to send; browsers always send one, Node sends none by default. */
+  origin?: string;
+  /** Fail the connection if the opening handshake takes longer, in ms. Default 30 s; 0 disables. */
+  handshakeTimeout?: number;
+  /** Largest message accepted from the server, in bytes. Default 64 MiB. */
+  maxPayload?: number;
+  /** After sending a close frame, wait this long for the server before dropping, in ms. Default 5 s. */
+  closeTimeout?: number;
+  /** TLS options for wss:// (ca, cert, key, rejectUnauthorized, servername, ...). */
+  tls?: TlsConnectionOptions;
+  /** Shorthands for the most used TLS options. */
+  ca?: TlsConnectionOptions['ca'];
+  rejectUnauthorized?: boolean;
+  /** permessage-deflate; compression support arrives with its own module. */
+  perMessageDeflate?: boolean | Record<string, unknown>;
+}
+
+export interface ResolvedClientOptions {
+  headers: Record<string, string> | undefined;
+  origin: string | undefined;
+  handshakeTimeout: number;
+  maxPayload: number;
+  closeTimeout: number;
+  tls: TlsConnectionOptions;
+}
+
+const KNOWN = new Set(['headers', 'origin', 'handshakeTimeout', 'maxPayload', 'closeTimeout', 'tls', 'ca', 'rejectUnauthorized', 'perMessageDeflate']);
+
+function integer(o: Record<string, unknown>, name: string, fallback: number, min: number): number {
+  const v = o[name];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new TypeError(`${name} must be an integer >= ${min}, got ${String(v)}`);
+  return v;
+}
+
+export function resolveClientOptions(input: ClientOptions | undefined): ResolvedClientOptions {
+  if (input !== undefined && (typeof input !== 'object' || input === null)) throw new TypeError('options must be an object');
+  const o = (input ?? {}) as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw new TypeError(`unknown option ${k}`);
+  if (o.headers !== undefined) {
+    if (typeof o.headers !== 'object' || o.headers === null) throw new TypeError('headers must be an object of strings');
+    for (const [k, v] of Object.entries(o.headers)) {
+      if (typeof v !== 'string') throw new TypeError(`headers: the value of "${k}" must be a string`);
+      if (/[\r\n:]/.test(k) || /[\r\n]/.test(v)) throw new TypeError(`headers: invalid characters in "${k}"`);
+    }
+  }
+  if (o.origin !== undefined && (typeof o.origin !== 'string' || /[\r\n]/.test(o.origin))) throw new TypeError('origin must be a string');
+  if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null)) throw new TypeError('tls must be an object of tls.connect options');
+  if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== 'boolean') throw new TypeError('rejectUnauthorized must be a boolean');
+  if (o.perMessageDeflate !== undefined && typeof o.perMessageDeflate !== 'boolean' && (typeof o.perMessageDeflate !== 'object' || o.perMessageDeflate === null)) {
+    throw new TypeError('perMessageDeflate must be a boolean or an object');
+  }
+  const tls: TlsConnectionOptions = { ...(o.tls as TlsConnectionOptions | undefined) };
+  if (o.ca !== undefined) tls.ca = o.ca as TlsConnectionOptions['ca'];
+  if (o.rejectUnauthorized !== undefined) tls.rejectUnauthorized = o.rejectUnauthorized as boolean;
+  return {
+    headers: o.headers as Record<string, string> | undefined,
+    origin: o.origin as string | undefined,
+    handshakeTimeout: integer(o, 'handshakeTimeout', 30_000, 0),
+    maxPayload: integer(o, 'maxPayload', DEFAULT_MAX_PAYLOAD, 1),
+    closeTimeout: integer(o, 'closeTimeout', 5_000, 1),
+    tls,
+  };
+}

@@ -1,0 +1,122 @@
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
+import { DEFAULT_MAX_PAYLOAD } from '../protocol/index.js';
+import type { ServerSocket } from './server-socket.js';
+import type { UpgradeRequest } from './upgrade-request.js';
+
+/** What the verify hook may answer: accept (true/undefined) or refuse with an HTTP status. */
+export type VerifyResult = boolean | void | undefined | { status: number; message?: string; headers?: Record<string, string> };
+
+/** Server-level handlers: one function per event for all connections, no emitter per socket. */
+export interface ServerHandlers<U = unknown> {
+  open?(ws: ServerSocket<U>, request: UpgradeRequest): void;
+  message?(ws: ServerSocket<U>, data: string | Buffer, isBinary: boolean): void;
+  /** The socket's write buffer emptied after a send returned SendStatus.Backpressure. */
+  drain?(ws: ServerSocket<U>): void;
+  /** The connection ended. code is the peer's close code, 1005 without one, 1006 if none arrived. */
+  close?(ws: ServerSocket<U>, code: number, reason: string): void;
+  ping?(ws: ServerSocket<U>, payload: Buffer): void;
+  pong?(ws: ServerSocket<U>, payload: Buffer): void;
+}
+
+export interface ServerOptions<U = unknown> extends ServerHandlers<U> {
+  /** Standalone: port to listen on (0 picks a free one). */
+  port?: number;
+  /** Standalone: address to bind; defaults to all interfaces as net.Server does. */
+  host?: string;
+  /** Standalone over TLS (wss://): key, cert, and any tls.createServer options. */
+  tls?: TlsOptions & SecureContextOptions;
+  /** Only upgrades for this path are accepted (404 otherwise); the query string is ignored. */
+  path?: string;
+  /** Largest message accepted, in bytes. Default 64 MiB. */
+  maxPayload?: number;
+  /** Most bytes a socket may have queued for writing before the backpressure policy applies. Default 1 MiB. */
+  maxBackpressure?: number;
+  /** 'close' closes a slow consumer with 1008; 'drop' drops messages while it is over the limit. */
+  backpressurePolicy?: 'close' | 'drop';
+  /** Ping idle peers this often and drop the ones that did not answer the previous ping, in ms; 0 disables. Default 30 s. */
+  heartbeatInterval?: number;
+  /** Close connections with no incoming message for this long, in ms; 0 (default) disables. */
+  idleTimeout?: number;
+  /** Drop sockets that have not completed the opening handshake within this time, in ms. Default 10 s. */
+  handshakeTimeout?: number;
+  /** After a close frame is sent, wait this long for the peer before dropping the connection, in ms. Default 5 s. */
+  closeTimeout?: number;
+  /** Largest opening-handshake head, in bytes (431 beyond). Default 16 KiB. */
+  maxHeaderSize?: number;
+  /** Most simultaneous connections, handshakes in progress included (503 beyond). Default unlimited. */
+  maxConnections?: number;
+  /** Accepted Origin values (browsers send one); others get 403. Requests without Origin are accepted. */
+  origins?: string[] | ((origin: string) => boolean);
+  /** Subprotocols the server speaks, in its order of preference. */
+  protocols?: string[];
+  /** Chooses the subprotocol among those offered; return undefined/false to choose none. Overrides `protocols`. */
+  selectProtocol?: (offered: string[], request: UpgradeRequest) => string | false | undefined;
+  /** Authentication and policy hook, sync or async, called before the 101 response. */
+  verify?: (request: UpgradeRequest) => VerifyResult | Promise<VerifyResult>;
+}
+
+export interface ResolvedServerOptions {
+  path: string | undefined;
+  maxPayload: number;
+  maxBackpressure: number;
+  dropOnBackpressure: boolean;
+  heartbeatInterval: number;
+  idleTimeout: number;
+  handshakeTimeout: number;
+  closeTimeout: number;
+  maxHeaderSize: number;
+  maxConnections: number;
+}
+
+const HANDLER_NAMES = ['open', 'message', 'drain', 'close', 'ping', 'pong', 'verify', 'selectProtocol'] as const;
+const KNOWN = new Set<string>([
+  ...HANDLER_NAMES, 'port', 'host', 'tls', 'path', 'maxPayload', 'maxBackpressure', 'backpressurePolicy', 'heartbeatInterval',
+  'idleTimeout', 'handshakeTimeout', 'closeTimeout', 'maxHeaderSize', 'maxConnections', 'origins', 'protocols',
+]);
+
+function count(options: Record<string, unknown>, name: string, fallback: number, min = 0): number {
+  const v = options[name];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || Number.isNaN(v) || v < min || (v !== Infinity && !Number.isInteger(v))) {
+    throw new TypeError(`${name} must be an integer >= ${min}, got ${String(v)}`);
+  }
+  return v;
+}
+
+/** Validates options up front; a wrong one throws a TypeError naming it. */
+export function resolveServerOptions(input: ServerOptions<never> | undefined): ResolvedServerOptions {
+  if (input !== undefined && (typeof input !== 'object' || input === null)) throw new TypeError('options must be an object');
+  const o = (input ?? {}) as unknown as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!KNOWN.has(key) && key !== 'perMessageDeflate') throw new TypeError(`unknown option ${key}`);
+  }
+  for (const name of HANDLER_NAMES) {
+    if (o[name] !== undefined && typeof o[name] !== 'function') throw new TypeError(`${name} must be a function`);
+  }
+  if (o.port !== undefined) count(o, 'port', 0);
+  if (typeof o.port === 'number' && o.port > 65535) throw new TypeError('port must be between 0 and 65535');
+  if (o.host !== undefined && typeof o.host !== 'string') throw new TypeError('host must be a string');
+  if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null)) throw new TypeError('tls must be an object of tls.createServer options');
+  if (o.path !== undefined && (typeof o.path !== 'string' || !o.path.startsWith('/'))) throw new TypeError('path must be a string starting with "/"');
+  if (o.backpressurePolicy !== undefined && o.backpressurePolicy !== 'close' && o.backpressurePolicy !== 'drop') {
+    throw new TypeError('backpressurePolicy must be "close" or "drop"');
+  }
+  if (o.origins !== undefined && typeof o.origins !== 'function' && !(Array.isArray(o.origins) && o.origins.every((x) => typeof x === 'string'))) {
+    throw new TypeError('origins must be an array of strings or a function');
+  }
+  if (o.protocols !== undefined && !(Array.isArray(o.protocols) && o.protocols.every((x) => typeof x === 'string'))) {
+    throw new TypeError('protocols must be an array of strings');
+  }
+  return {
+    path: o.path as string | undefined,
+    maxPayload: count(o, 'maxPayload', DEFAULT_MAX_PAYLOAD, 1),
+    maxBackpressure: count(o, 'maxBackpressure', 1024 * 1024, 1),
+    dropOnBackpressure: o.backpressurePolicy === 'drop',
+    heartbeatInterval: count(o, 'heartbeatInterval', 30_000),
+    idleTimeout: count(o, 'idleTimeout', 0),
+    handshakeTimeout: count(o, 'handshakeTimeout', 10_000, 1),
+    closeTimeout: count(o, 'closeTimeout', 5_000, 1),
+    maxHeaderSize: count(o, 'maxHeaderSize', 16 * 1024, 256),
+    maxConnections: count(o, 'maxConnections', Infinity, 1),
+  };
+}

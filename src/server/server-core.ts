@@ -1,0 +1,11 @@
+import type { ResolvedServerOptions, ServerHandlers } from './options.js';
+import type { ServerSocket } from './server-socket.js';
+
+/** What a connection needs from its server: settings, handlers, a coarse clock, and a way out. */
+export interface ServerCore<U> {
+  readonly options: ResolvedServerOptions;
+  readonly handlers: ServerHandlers<U>;
+  /** Milliseconds, updated by the server's timers; cheap to read on every message. */
+  readonly clock: number;
+  forget(ws: ServerSocket<U>): void;
+}

@@ -1,0 +1,220 @@
+import type { Duplex } from 'node:stream';
+import {
+  CloseCode,
+  ProtocolConnection,
+  ReadyState,
+  isValidApplicationCloseCode,
+  toBytes,
+  type MessageData,
+} from '../protocol/index.js';
+import { scheduleUncork } from './write-batch.js';
+import type { ServerCore } from './server-core.js';
+
+/** What send() did with a message. */
+export const SendStatus = {
+  /** Written (or queued for this tick's write). */
+  Sent: 1,
+  /** Queued behind a backlog: wait for the drain handler before sending much more. */
+  Backpressure: 0,
+  /** Not sent: over maxBackpressure with the drop policy, or the connection is closing. */
+  Dropped: 2,
+} as const;
+export type SendStatus = (typeof SendStatus)[keyof typeof SendStatus];
+
+export interface SendOptions {
+  /** Send a string as a binary message, or bytes as text (they must be UTF-8). Default: strings are text, bytes binary. */
+  binary?: boolean;
+  /** Split the message into frames of at most this many payload bytes. */
+  fragmentSize?: number;
+}
+
+const kSocket = Symbol('tether.socket');
+type TaggedDuplex = Duplex & { [kSocket]?: ServerSocket<unknown> };
+
+/**
+ * One accepted WebSocket connection: the protocol state machine plus the Node socket.
+ * A small plain object; events go to the server's handlers, not to an emitter per socket.
+ */
+export class ServerSocket<U = unknown> extends ProtocolConnection {
+  /** Slot for application data; starts as what the verify hook put in request.data. */
+  data: U;
+  readonly protocol: string;
+  readonly extensions: string;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  /** @internal */ corked = false;
+  /** @internal heartbeat: something arrived since the last tick. */ heard = true;
+  /** @internal heartbeat: a ping is outstanding. */ pinged = false;
+  /** @internal idle timeout: server clock at the last message. */ lastMessageAt = 0;
+  /** @internal */ closeTimer: NodeJS.Timeout | null = null;
+  /** Why we failed the connection, for the close handler's reason. */
+  private failReason = '';
+
+  constructor(
+    /** @internal */ readonly socket: Duplex,
+    /** @internal */ readonly core: ServerCore<U>,
+    data: U,
+    protocol: string,
+    extensions: string,
+  ) {
+    super({ role: 'server', maxPayload: core.options.maxPayload });
+    this.data = data;
+    this.protocol = protocol;
+    this.extensions = extensions;
+    const s = socket as Duplex & { remoteAddress?: string; remotePort?: number };
+    this.remoteAddress = s.remoteAddress;
+    this.remotePort = s.remotePort;
+    this.lastMessageAt = core.clock;
+    (socket as TaggedDuplex)[kSocket] = this as ServerSocket<unknown>;
+    socket.on('data', onSocketData);
+    socket.on('close', onSocketClose);
+    socket.on('drain', onSocketDrain);
+    socket.on('error', ignoreError);
+  }
+
+  /** Bytes queued in Node for this socket, not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Sends a message: strings as text, bytes as binary (see SendOptions). */
+  send(data: MessageData, options?: SendOptions): SendStatus {
+    if (!this.canSend) return SendStatus.Dropped;
+    const isText = options?.binary === undefined ? typeof data === 'string' : !options.binary;
+    const size = typeof data === 'string' ? data.length : (data as ArrayBufferLike).byteLength;
+    const buffered = this.socket.writableLength;
+    if (buffered > 0 && buffered + size > this.core.options.maxBackpressure) {
+      if (this.core.options.dropOnBackpressure) return SendStatus.Dropped;
+      this.close(CloseCode.PolicyViolation, 'backpressure limit exceeded');
+      return SendStatus.Dropped;
+    }
+    const fragmentSize = options?.fragmentSize;
+    if (fragmentSize !== undefined) {
+      if (!Number.isInteger(fragmentSize) || fragmentSize < 1) throw new TypeError('fragmentSize must be a positive integer');
+      const bytes = typeof data === 'string' ? Buffer.from(data) : toBytes(data);
+      this.sendFragmented(bytes, !isText, fragmentSize);
+    } else if (typeof data === 'string') {
+      if (isText) this.sendText(data);
+      else this.sendBinary(Buffer.from(data));
+    } else if (isText) {
+      this.sendText(Buffer.from(toBytes(data)).toString('utf8'));
+    } else {
+      this.sendBinary(toBytes(data));
+    }
+    return this.socket.writableNeedDrain ? SendStatus.Backpressure : SendStatus.Sent;
+  }
+
+  /** Sends a ping; the peer's pong reaches the pong handler. */
+  ping(payload?: MessageData): boolean {
+    const bytes = payload === undefined ? undefined : typeof payload === 'string' ? Buffer.from(payload) : toBytes(payload);
+    return this.sendPing(bytes);
+  }
+
+  /**
+   * Starts the close handshake. The connection ends when the peer answers, or after
+   * closeTimeout if it does not.
+   */
+  close(code: number = CloseCode.Normal, reason = ''): void {
+    if (!isValidApplicationCloseCode(code)) throw new RangeError(`invalid close code ${code}`);
+    if (Buffer.byteLength(reason) > 123) throw new RangeError('close reason must be at most 123 bytes');
+    if (this.readyState === ReadyState.CLOSED || this.closeSent) return;
+    this.sendClose(code, reason);
+    this.armCloseTimer();
+  }
+
+  /** Drops the connection at once, without a close handshake. */
+  terminate(): void {
+    if (this.readyState === ReadyState.CLOSED) return;
+    this.readyState = ReadyState.CLOSED;
+    this.socket.destroy();
+  }
+
+  protected override transmit(frame: Buffer | Uint8Array): void {
+    const s = this.socket;
+    if (!s.writable) return;
+    if (!this.corked) {
+      this.corked = true;
+      s.cork();
+      scheduleUncork(this);
+    }
+    s.write(frame);
+  }
+
+  /** @internal Ends this tick's batch of writes. */
+  uncork(): void {
+    if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+    }
+  }
+
+  protected override onMessage(data: string | Buffer, isBinary: boolean): void {
+    this.lastMessageAt = this.core.clock;
+    this.core.handlers.message?.(this, data, isBinary);
+  }
+
+  protected override onPing(payload: Buffer): void {
+    this.core.handlers.ping?.(this, payload);
+  }
+
+  protected override onPong(payload: Buffer): void {
+    this.core.handlers.pong?.(this, payload);
+  }
+
+  protected override onCloseHandshake(): void {
+    // Both close frames have crossed: the server closes the TCP connection first (RFC 6455 §7.1.1).
+    this.endTransport();
+  }
+
+  protected override onFailure(_code: number, reason: string): void {
+    this.failReason = reason;
+    this.endTransport();
+  }
+
+  private endTransport(): void {
+    this.uncork();
+    this.socket.end();
+    this.armCloseTimer();
+  }
+
+  private armCloseTimer(): void {
+    if (this.closeTimer !== null) return;
+    this.closeTimer = setTimeout(closeTimedOut, this.core.options.closeTimeout, this);
+    this.closeTimer.unref();
+  }
+
+  /** @internal The transport closed: report once and forget the connection. */
+  transportGone(): void {
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.closeTimer = null;
+    this.corked = false;
+    this.transportClosed();
+    this.core.forget(this as ServerSocket<U>);
+    this.core.handlers.close?.(this, this.closeCode, this.closeReceived ? this.closeReason : this.failReason);
+  }
+}
+
+function closeTimedOut(ws: ServerSocket<unknown>): void {
+  ws.closeTimer = null;
+  ws.socket.destroy();
+}
+
+function onSocketData(this: TaggedDuplex, chunk: Buffer): void {
+  const ws = this[kSocket]!;
+  ws.heard = true;
+  ws.receive(chunk);
+  ws.uncork();
+}
+
+function onSocketClose(this: TaggedDuplex): void {
+  this[kSocket]!.transportGone();
+}
+
+function onSocketDrain(this: TaggedDuplex): void {
+  const ws = this[kSocket]!;
+  if (ws.readyState === ReadyState.OPEN) ws.core.handlers.drain?.(ws);
+}
+
+function ignoreError(): void {
+  // A reset or write error is followed by 'close', which reports the end of the connection.
+}

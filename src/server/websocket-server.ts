@@ -1,0 +1,243 @@
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, TLSSocket } from 'node:tls';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  buildAcceptResponse,
+  buildErrorResponse,
+  CloseCode,
+  validateUpgradeRequest,
+  type UpgradeRequestHead,
+} from '../protocol/index.js';
+import { readRequestHead } from './head-reader.js';
+import { Liveness } from './liveness.js';
+import { resolveServerOptions, type ResolvedServerOptions, type ServerHandlers, type ServerOptions, type VerifyResult } from './options.js';
+import type { ServerCore } from './server-core.js';
+import { ServerSocket } from './server-socket.js';
+import { splitTarget, type UpgradeRequest } from './upgrade-request.js';
+import { routeUpgrades } from './upgrade-router.js';
+
+/**
+ * The accepting side. Runs standalone on its own port (parsing the upgrade request on raw
+ * sockets), attaches to an http/https server, or takes upgrades from a framework through
+ * handleUpgrade. Connections report to server-level handlers.
+ */
+export class WebSocketServer<U = unknown> implements ServerCore<U> {
+  readonly options: ResolvedServerOptions;
+  readonly handlers: ServerHandlers<U>;
+  /** Open connections (those past the handshake and not yet closed). */
+  readonly clients = new Set<ServerSocket<U>>();
+  /** Sockets still handshaking, with their handshake timers. */
+  private readonly pending = new Map<Duplex, NodeJS.Timeout>();
+  private readonly liveness: Liveness;
+  private readonly config: ServerOptions<U>;
+  private listener: NetServer | null = null;
+  private detachers: Array<() => void> = [];
+  private closing = false;
+  /** Resolves when the standalone listener is bound (when `port` was given). */
+  readonly listening: Promise<AddressInfo> | null = null;
+
+  constructor(options: ServerOptions<U> = {}) {
+    this.options = resolveServerOptions(options as ServerOptions<never>);
+    this.config = options;
+    this.handlers = options;
+    this.liveness = new Liveness(this.clients, this.options.heartbeatInterval, this.options.idleTimeout);
+    if (options.port !== undefined) {
+      this.listening = this.listen(options.port, options.host);
+      this.listening.catch(() => {});
+    }
+  }
+
+  get clock(): number {
+    return this.liveness.clock;
+  }
+
+  /** Starts a standalone listener (TLS when the tls option is set). */
+  listen(port = 0, host?: string): Promise<AddressInfo> {
+    if (this.listener) throw new Error('this server is already listening');
+    const onSocket = (socket: Socket) => this.acceptRawSocket(socket, this.config.tls !== undefined);
+    const server = this.config.tls ? createTlsServer(this.config.tls, onSocket) : createNetServer(onSocket);
+    this.listener = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.removeListener('error', reject);
+        resolve(server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** The standalone listener's address, once listening. */
+  address(): AddressInfo | null {
+    return (this.listener?.address() as AddressInfo | null) ?? null;
+  }
+
+  /** Takes WebSocket upgrades from an http or https server (the path option routes between servers). */
+  attach(server: HttpServer): this {
+    this.detachers.push(routeUpgrades(server, this));
+    return this;
+  }
+
+  /** Whether this server takes upgrades for a request target (path option). */
+  matches(url: string): boolean {
+    return this.options.path === undefined || splitTarget(url).path === this.options.path;
+  }
+
+  /** For frameworks: completes (or refuses) an upgrade from an http 'upgrade' event. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', noop);
+    (socket as Socket).setTimeout?.(0);
+    const request: UpgradeRequestHead = { method: req.method ?? '', target: req.url ?? '/', version: `HTTP/${req.httpVersion}`, headers: req.headers };
+    this.track(socket);
+    this.upgrade(request, socket, head, socket instanceof TLSSocket);
+  }
+
+  private acceptRawSocket(socket: Socket, secure: boolean): void {
+    socket.on('error', noop);
+    this.track(socket);
+    readRequestHead(socket, this.options.maxHeaderSize, (result) => {
+      if ('status' in result) return this.refuse(socket, result.status, result.message);
+      const { head, rest } = result;
+      this.upgrade({ method: head.start[0], target: head.start[1], version: head.start[2], headers: head.headers, repeated: head.repeated }, socket, rest, secure);
+    });
+  }
+
+  /** Counts a socket that is handshaking and arms its handshake timeout. */
+  private track(socket: Duplex): void {
+    const timer = setTimeout(() => socket.destroy(), this.options.handshakeTimeout);
+    timer.unref();
+    this.pending.set(socket, timer);
+    socket.once('close', () => this.settle(socket));
+  }
+
+  /** The socket left the handshake phase (accepted or gone). */
+  private settle(socket: Duplex): void {
+    const timer = this.pending.get(socket);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.pending.delete(socket);
+  }
+
+  private upgrade(head: UpgradeRequestHead, socket: Duplex, rest: Buffer, secure: boolean): void {
+    if (this.closing) return this.refuse(socket, 503, 'server shutting down');
+    if (this.clients.size + this.pending.size > this.options.maxConnections) return this.refuse(socket, 503, 'too many connections');
+    const checked = validateUpgradeRequest(head);
+    if (!checked.ok) return this.refuse(socket, checked.status, checked.message, checked.headers);
+    if (!this.matches(head.target)) return this.refuse(socket, 404, 'no WebSocket endpoint at this path');
+    const h = head.headers;
+    const origin = typeof h['origin'] === 'string' ? h['origin'] : undefined;
+    if (origin !== undefined && !this.originAllowed(origin)) return this.refuse(socket, 403, 'origin not allowed');
+    const { path, query } = splitTarget(head.target);
+    const s = socket as Duplex & { remoteAddress?: string; remotePort?: number };
+    const request: UpgradeRequest = {
+      method: head.method, url: head.target, path, query, headers: h, protocols: checked.protocols, origin,
+      remoteAddress: s.remoteAddress, remotePort: s.remotePort, secure, data: undefined,
+    };
+    const verify = this.config.verify;
+    if (verify === undefined) return this.accept(request, checked.key, socket, rest);
+    let verdict: VerifyResult | Promise<VerifyResult>;
+    try {
+      verdict = verify(request);
+    } catch {
+      return this.refuse(socket, 500, 'verify hook failed');
+    }
+    if (verdict instanceof Promise) {
+      verdict.then(
+        (v) => this.afterVerify(v, request, checked.key, socket, rest),
+        () => this.refuse(socket, 500, 'verify hook failed'),
+      );
+    } else {
+      this.afterVerify(verdict, request, checked.key, socket, rest);
+    }
+  }
+
+  private afterVerify(v: VerifyResult, request: UpgradeRequest, key: string, socket: Duplex, rest: Buffer): void {
+    if (socket.destroyed) return;
+    if (this.closing) return this.refuse(socket, 503, 'server shutting down');
+    if (v === false) return this.refuse(socket, 401, 'unauthorized');
+    if (typeof v === 'object' && v !== null) return this.refuse(socket, v.status, v.message ?? 'refused', v.headers);
+    this.accept(request, key, socket, rest);
+  }
+
+  private originAllowed(origin: string): boolean {
+    const allowed = this.config.origins;
+    if (allowed === undefined) return true;
+    if (typeof allowed === 'function') return allowed(origin);
+    const o = origin.toLowerCase();
+    return allowed.some((a) => a === '*' || a.toLowerCase() === o);
+  }
+
+  private selectProtocol(request: UpgradeRequest): string | undefined {
+    const offered = request.protocols;
+    if (offered.length === 0) return undefined;
+    if (this.config.selectProtocol) {
+      const chosen = this.config.selectProtocol(offered, request);
+      if (!chosen) return undefined;
+      if (!offered.includes(chosen)) throw new Error(`selectProtocol returned "${chosen}", which the client did not offer`);
+      return chosen;
+    }
+    return this.config.protocols?.find((p) => offered.includes(p));
+  }
+
+  private accept(request: UpgradeRequest, key: string, socket: Duplex, rest: Buffer): void {
+    let protocol: string | undefined;
+    try {
+      protocol = this.selectProtocol(request);
+    } catch {
+      return this.refuse(socket, 500, 'subprotocol selection failed');
+    }
+    this.settle(socket);
+    (socket as Socket).setNoDelay?.(true);
+    const ws = new ServerSocket<U>(socket, this, request.data as U, protocol ?? '', '');
+    this.clients.add(ws);
+    this.liveness.start();
+    ws.corked = true;
+    socket.cork();
+    socket.write(buildAcceptResponse(key, protocol, undefined));
+    this.handlers.open?.(ws, request);
+    if (rest.length > 0) ws.receive(rest);
+    ws.uncork();
+    socket.resume();
+  }
+
+  private refuse(socket: Duplex, status: number, message: string, headers?: Record<string, string>): void {
+    if (socket.destroyed) return;
+    socket.end(buildErrorResponse(status, message, headers));
+  }
+
+  /** @internal */
+  forget(ws: ServerSocket<U>): void {
+    this.clients.delete(ws);
+    if (this.clients.size === 0 && this.closing) this.liveness.stop();
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, send 1001 to every client, wait for their close
+   * frames up to `timeout` ms, then drop the rest. Resolves when every connection is gone.
+   */
+  async close(options: { timeout?: number; code?: number; reason?: string } = {}): Promise<void> {
+    const timeout = options.timeout ?? 5000;
+    if (typeof timeout !== 'number' || timeout < 0) throw new TypeError('timeout must be a number >= 0');
+    this.closing = true;
+    for (const detach of this.detachers) detach();
+    this.detachers = [];
+    const listenerClosed = this.listener
+      ? new Promise<void>((resolve) => this.listener!.close(() => resolve()))
+      : Promise.resolve();
+    for (const socket of this.pending.keys()) socket.destroy();
+    const all = [...this.clients].map((ws) => new Promise<void>((resolve) => ws.socket.once('close', () => resolve())));
+    for (const ws of this.clients) ws.close(options.code ?? CloseCode.GoingAway, options.reason ?? 'server shutting down');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(all),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout))),
+    ]);
+    clearTimeout(timer);
+    for (const ws of this.clients) ws.terminate();
+    await Promise.all(all);
+    this.liveness.stop();
+    await listenerClosed;
+  }
+}
+
+function noop(): void {}
