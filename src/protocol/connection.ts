@@ -20,9 +20,9 @@ export abstract class ProtocolConnection extends FrameReader {
   /** Outgoing frames are masked (client side). */
   protected readonly masked: boolean;
   /** We have sent a close frame: no frame may follow it. */
-  protected closeSent = false;
+  closeSent = false;
   /** The peer's close frame arrived. */
-  protected closeReceived = false;
+  closeReceived = false;
   /**
    * The connection close code (RFC 6455 §7.1.5): the code of the peer's close frame,
    * 1005 when it had none, 1006 until one arrives.

@@ -1,0 +1,68 @@
+import { createInterface } from 'node:readline';
+import { WebSocket } from '../client/index.js';
+import { parseFlags, UsageError } from './args.js';
+
+export const CONNECT_HELP = `Usage: tether connect <url> [--header K:V]... [--protocol P]...
+
+An interactive client: each line typed is sent as a text message, each message
+received is printed. Ctrl-C (or end of input) closes the connection cleanly.
+
+  --header K:V   add a request header (repeatable)
+  --protocol P   offer a subprotocol (repeatable)
+  --origin O     send an Origin header
+  -h, --help     this help
+`;
+
+export async function connectCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    header: { type: 'string', short: 'H', multiple: true },
+    protocol: { type: 'string', short: 'P', multiple: true },
+    origin: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(CONNECT_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('connect needs exactly one URL');
+  const headers: Record<string, string> = {};
+  for (const h of (values.header as string[] | undefined) ?? []) {
+    const i = h.indexOf(':');
+    if (i <= 0) throw new UsageError(`--header must look like Name:value, got "${h}"`);
+    headers[h.slice(0, i).trim()] = h.slice(i + 1).trim();
+  }
+  let ws: WebSocket;
+  try {
+    ws = new WebSocket(positionals[0]!, (values.protocol as string[] | undefined) ?? [], {
+      headers,
+      origin: values.origin as string | undefined,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  ws.binaryType = 'nodebuffer';
+  return new Promise<number>((resolve) => {
+    const rl = createInterface({ input: process.stdin, terminal: false });
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      process.stderr.write(`connected to ${ws.url}${ws.protocol ? ` (protocol ${ws.protocol})` : ''}\n`);
+      rl.on('line', (line) => ws.readyState === WebSocket.OPEN && ws.send(line));
+      rl.on('close', () => ws.close(1000));
+    };
+    ws.onmessage = (e: MessageEvent) => {
+      const d = e.data as string | Buffer;
+      process.stdout.write(typeof d === 'string' ? `< ${d}\n` : `< <binary ${d.length} bytes> ${d.toString('hex').slice(0, 64)}\n`);
+    };
+    ws.onerror = (e: Event & { message?: string }) => process.stderr.write(`error: ${e.message || 'connection failed'}\n`);
+    ws.onclose = (e: CloseEvent) => {
+      process.stderr.write(`closed: ${e.code}${e.reason ? ` ${e.reason}` : ''}\n`);
+      rl.close();
+      resolve(opened && e.wasClean ? 0 : 1);
+    };
+    process.once('SIGINT', () => {
+      if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+      else process.exit(130);
+    });
+  });
+}

@@ -1,0 +1,56 @@
+import { WebSocketServer } from '../server/index.js';
+import { parseFlags, UsageError } from './args.js';
+
+export const SERVE_HELP = `Usage: tether serve [--port N] [--host H] --echo
+
+Runs a WebSocket server and prints the URL it listens on.
+
+  --port N       port to listen on (default 8080; 0 picks a free one)
+  --host H       address to bind (default 127.0.0.1)
+  --echo         send every message back with the same type
+  --max-payload N  largest message accepted, in bytes (default 64 MiB)
+  -h, --help     this help
+`;
+
+function parsePort(v: string | undefined): number {
+  if (v === undefined) return 8080;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`--port must be an integer between 0 and 65535, got "${v}"`);
+  return n;
+}
+
+export async function serveCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    port: { type: 'string', short: 'p' },
+    host: { type: 'string' },
+    echo: { type: 'boolean' },
+    'max-payload': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (!values.echo) throw new UsageError('serve needs a behaviour: --echo');
+  const port = parsePort(values.port as string | undefined);
+  const host = (values.host as string | undefined) ?? '127.0.0.1';
+  const maxPayloadFlag = values['max-payload'] as string | undefined;
+  if (maxPayloadFlag !== undefined && !/^\d+$/.test(maxPayloadFlag)) throw new UsageError('--max-payload must be a positive integer');
+  const server = new WebSocketServer({
+    maxPayload: maxPayloadFlag === undefined ? undefined : Number(maxPayloadFlag),
+    message(ws, data, isBinary) {
+      ws.send(data, { binary: isBinary });
+    },
+  });
+  const addr = await server.listen(port, host);
+  const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  process.stdout.write(`tether: echo server listening on ws://${shown}:${addr.port}/\n`);
+  const stop = () => {
+    process.stdout.write('tether: shutting down\n');
+    server.close({ timeout: 2000 }).then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return 0;
+}
