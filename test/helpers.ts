@@ -93,7 +93,7 @@ export class RawPeer {
   frames: ParsedFrame[] = [];
   closed: Promise<void>;
   isClosed = false;
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private waiters: Array<() => void> = [];
   private constructor(readonly socket: Socket, readonly response: HttpHead) {
     this.closed = new Promise((resolve) => socket.once('close', () => {
@@ -110,7 +110,7 @@ export class RawPeer {
     const key = randomBytes(16).toString('base64');
     const extra = Object.entries(opts.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
     socket.write(`GET ${opts.path ?? '/'} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`);
-    let head = Buffer.alloc(0);
+    let head: Buffer = Buffer.alloc(0);
     const { response, rest } = await new Promise<{ response: HttpHead; rest: Buffer }>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         head = Buffer.concat([head, chunk]);
@@ -207,7 +207,7 @@ export async function startRawServer(onPeer: (socket: Socket, request: HttpHead,
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
-    let head = Buffer.alloc(0);
+    let head: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
       const end = findHeadEnd(head);
