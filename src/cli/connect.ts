@@ -44,11 +44,22 @@ export async function connectCommand(args: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     const rl = createInterface({ input: process.stdin, terminal: false });
     let opened = false;
+    // Lines typed (or piped) before the handshake completes wait for it.
+    const early: string[] = [];
+    let inputEnded = false;
+    rl.on('line', (line) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(line);
+      else if (ws.readyState === WebSocket.CONNECTING) early.push(line);
+    });
+    rl.on('close', () => {
+      inputEnded = true;
+      if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+    });
     ws.onopen = () => {
       opened = true;
       process.stderr.write(`connected to ${ws.url}${ws.protocol ? ` (protocol ${ws.protocol})` : ''}\n`);
-      rl.on('line', (line) => ws.readyState === WebSocket.OPEN && ws.send(line));
-      rl.on('close', () => ws.close(1000));
+      for (const line of early.splice(0)) ws.send(line);
+      if (inputEnded) ws.close(1000);
     };
     ws.onmessage = (e: MessageEvent) => {
       const d = e.data as string | Buffer;

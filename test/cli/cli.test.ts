@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { WebSocket } from '../../src/client/index.js';
+import { startEchoServer, within } from '../helpers.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', new URL('../', import.meta.url)));
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 10_000 });
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = out.match(pattern);
+      if (m) resolve(m);
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before printing ${pattern}: ${out}`)));
+  });
+}
+
+test('--help works for the command and each subcommand', () => {
+  for (const args of [['--help'], ['serve', '--help'], ['connect', '--help']]) {
+    const r = run(args);
+    assert.equal(r.status, 0, args.join(' '));
+    assert.match(r.stdout, /Usage:/);
+  }
+});
+
+test('a bad flag gives a one-line error and exit status 2', () => {
+  for (const args of [['serve', '--echo', '--bogus'], ['serve', '--echo', '--port', 'abc'], ['connect'], ['nope']]) {
+    const r = run(args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^tether: /);
+  }
+});
+
+test('tether serve --echo prints its URL and echoes text and binary', async () => {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--echo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const [, url] = await within(waitForLine(child, /listening on (ws:\/\/127\.0\.0\.1:\d+\/)/), 10_000, 'server start');
+    const ws = new WebSocket(url!);
+    ws.binaryType = 'nodebuffer';
+    const got: unknown[] = [];
+    await within(
+      new Promise<void>((resolve, reject) => {
+        ws.onopen = () => {
+          ws.send('hello');
+          ws.send(Buffer.from([1, 2, 3]));
+        };
+        ws.onmessage = (e) => {
+          got.push(e.data);
+          if (got.length === 2) ws.close(1000);
+        };
+        ws.onerror = () => reject(new Error('client error'));
+        ws.onclose = () => resolve();
+      }),
+      10_000,
+      'echo',
+    );
+    assert.equal(got[0], 'hello');
+    assert.deepEqual(got[1], Buffer.from([1, 2, 3]));
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+});
+
+test('tether connect sends typed lines and prints messages, closing cleanly at end of input', async () => {
+  const { server, url } = await startEchoServer();
+  try {
+    const child = spawn(process.execPath, [CLI, 'connect', url], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const echoed = waitForLine(child, /< line two/);
+    child.stdin!.write('line one\nline two\n');
+    await within(echoed, 10_000, 'echoed lines');
+    child.stdin!.end();
+    const code = await within(new Promise<number | null>((r) => child.once('exit', r)), 10_000, 'connect exit');
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /connected to ws:\/\/127\.0\.0\.1/);
+    assert.match(stderr, /closed: 1000/);
+  } finally {
+    await server.close({ timeout: 100 });
+  }
+});
