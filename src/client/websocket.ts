@@ -33,6 +33,8 @@ export class WebSocket extends EventTarget implements ClientConnectionOwner {
   private discarded = 0;
   /** Sends waiting behind a Blob being read, to keep message order. */
   private queue: SendData[] | null = null;
+  /** close() called while Blobs were being read: the close frame waits for the queue. */
+  private pendingClose: [number | undefined, string] | null = null;
   private readonly handlers = new Map<string, { current: Handler; listener: (ev: Event) => void }>();
 
   constructor(url: string | URL, protocols?: string | string[], options?: ClientOptions) {
@@ -50,6 +52,7 @@ export class WebSocket extends EventTarget implements ClientConnectionOwner {
   }
 
   get readyState(): ReadyState {
+    if (this.pendingClose !== null && this.conn.readyState === ReadyState.OPEN) return ReadyState.CLOSING;
     return this.conn.readyState;
   }
   get protocol(): string {
@@ -94,7 +97,10 @@ export class WebSocket extends EventTarget implements ClientConnectionOwner {
     const why = reason === undefined ? '' : String(reason);
     if (Buffer.byteLength(why) > 123) throw new DOMException('close reason must be at most 123 bytes of UTF-8', 'SyntaxError');
     if (this.readyState === ReadyState.CLOSING || this.readyState === ReadyState.CLOSED) return;
-    this.conn.startClose(code ?? (reason !== undefined ? CloseCode.Normal : undefined), why);
+    const closeCode = code ?? (reason !== undefined ? CloseCode.Normal : undefined);
+    // Data sent before close() goes out before the close frame, Blobs still being read included.
+    if (this.queue !== null && this.readyState === ReadyState.OPEN) this.pendingClose = [closeCode, why];
+    else this.conn.startClose(closeCode, why);
   }
 
   private transmit(data: Exclude<SendData, Blob>, size: number): void {
@@ -115,6 +121,7 @@ export class WebSocket extends EventTarget implements ClientConnectionOwner {
       else this.conn.bufferedAmount -= byteSize(data);
     }
     this.queue = null;
+    if (this.pendingClose !== null) this.conn.startClose(...this.pendingClose);
   }
 
   // ClientConnectionOwner
@@ -166,6 +173,13 @@ export class WebSocket extends EventTarget implements ClientConnectionOwner {
   private setHandler(type: string, fn: Handler): void {
     const entry = this.handlers.get(type);
     const value = typeof fn === 'function' ? fn : null;
+    if (entry && value === null) {
+      // HTML "deactivate an event handler": the listener leaves the list, so a handler set
+      // again later is appended after listeners added in between.
+      this.removeEventListener(type, entry.listener);
+      this.handlers.delete(type);
+      return;
+    }
     if (entry) {
       entry.current = value;
       return;

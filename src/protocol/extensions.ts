@@ -16,6 +16,8 @@ export function parseExtensions(value: string | undefined): ExtensionOffer[] {
   if (value === undefined || value.trim() === '') return [];
   const offers: ExtensionOffer[] = [];
   for (const element of splitOutsideQuotes(value, ',')) {
+    // splitOutsideQuotes drops empty parts: an element starting with ';' has no name.
+    if (element.trim().startsWith(';')) throw new ExtensionHeaderError(`missing extension name in "${element.trim()}"`);
     const parts = splitOutsideQuotes(element, ';').map((p) => p.trim());
     const name = parts[0] ?? '';
     if (!isToken(name)) throw new ExtensionHeaderError(`invalid extension name "${name}"`);

@@ -50,7 +50,8 @@ function reject(status: number, message: string, headers?: Record<string, string
 export function validateUpgradeRequest(req: UpgradeRequestHead): AcceptedUpgrade | RejectedUpgrade {
   if (req.method !== 'GET') return reject(405, 'the WebSocket handshake must use GET', { Allow: 'GET' });
   const m = /^HTTP\/(\d)\.(\d)$/.exec(req.version);
-  if (!m || Number(m[1]) * 10 + Number(m[2]) < 11) return reject(505, 'the WebSocket handshake needs HTTP/1.1');
+  if (!m) return reject(400, 'malformed request line');
+  if (Number(m[1]) * 10 + Number(m[2]) < 11) return reject(505, 'the WebSocket handshake needs HTTP/1.1');
   const h = req.headers;
   const once = (name: string) => !(req.repeated && req.repeated.has(name));
   const host = header(h, 'host');

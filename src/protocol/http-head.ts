@@ -30,8 +30,11 @@ export function parseHttpHead(text: string): HttpHead {
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   const startLine = lines[0] ?? '';
   const first = startLine.indexOf(' ');
-  const second = first < 0 ? -1 : startLine.indexOf(' ', first + 1);
-  if (first <= 0 || second < 0) throw new HttpHeadError('malformed start line');
+  if (first <= 0) throw new HttpHeadError('malformed start line');
+  // A status line may omit the reason phrase and its space ("HTTP/1.1 101"), as some servers do.
+  const found = startLine.indexOf(' ', first + 1);
+  const second = found < 0 ? startLine.length : found;
+  if (second === first + 1) throw new HttpHeadError('malformed start line');
   const start: [string, string, string] = [startLine.slice(0, first), startLine.slice(first + 1, second), startLine.slice(second + 1)];
   const headers: Record<string, string> = Object.create(null) as Record<string, string>;
   let repeated: Set<string> | null = null;
