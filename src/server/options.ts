@@ -74,11 +74,14 @@ const KNOWN = new Set<string>([
   'idleTimeout', 'handshakeTimeout', 'closeTimeout', 'maxHeaderSize', 'maxConnections', 'origins', 'protocols',
 ]);
 
-function count(options: Record<string, unknown>, name: string, fallback: number, min = 0): number {
+/** Node timers turn longer delays (Infinity included) into 1 ms. */
+const MAX_TIMER = 2 ** 31 - 1;
+
+function count(options: Record<string, unknown>, name: string, fallback: number, min = 0, max = Infinity): number {
   const v = options[name];
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || Number.isNaN(v) || v < min || (v !== Infinity && !Number.isInteger(v))) {
-    throw new TypeError(`${name} must be an integer >= ${min}, got ${String(v)}`);
+  if (typeof v !== 'number' || Number.isNaN(v) || v < min || v > max || (v !== Infinity && !Number.isInteger(v))) {
+    throw new TypeError(`${name} must be an integer >= ${min}${max === Infinity ? '' : ` and <= ${max}`}, got ${String(v)}`);
   }
   return v;
 }
@@ -112,10 +115,10 @@ export function resolveServerOptions(input: ServerOptions<never> | undefined): R
     maxPayload: count(o, 'maxPayload', DEFAULT_MAX_PAYLOAD, 1),
     maxBackpressure: count(o, 'maxBackpressure', 1024 * 1024, 1),
     dropOnBackpressure: o.backpressurePolicy === 'drop',
-    heartbeatInterval: count(o, 'heartbeatInterval', 30_000),
-    idleTimeout: count(o, 'idleTimeout', 0),
-    handshakeTimeout: count(o, 'handshakeTimeout', 10_000, 1),
-    closeTimeout: count(o, 'closeTimeout', 5_000, 1),
+    heartbeatInterval: count(o, 'heartbeatInterval', 30_000, 0, MAX_TIMER),
+    idleTimeout: count(o, 'idleTimeout', 0, 0, MAX_TIMER),
+    handshakeTimeout: count(o, 'handshakeTimeout', 10_000, 1, MAX_TIMER),
+    closeTimeout: count(o, 'closeTimeout', 5_000, 1, MAX_TIMER),
     maxHeaderSize: count(o, 'maxHeaderSize', 16 * 1024, 256),
     maxConnections: count(o, 'maxConnections', Infinity, 1),
   };

@@ -64,7 +64,8 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     const s = socket as Duplex & { remoteAddress?: string; remotePort?: number };
     this.remoteAddress = s.remoteAddress;
     this.remotePort = s.remotePort;
-    this.lastMessageAt = core.clock;
+    // Not core.clock: it is only refreshed while the idle timer runs, and may be stale for the first connection.
+    this.lastMessageAt = Date.now();
     (socket as TaggedDuplex)[kSocket] = this as ServerSocket<unknown>;
     socket.on('data', onSocketData);
     socket.on('close', onSocketClose);

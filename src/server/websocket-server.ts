@@ -56,7 +56,12 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
   listen(port = 0, host?: string): Promise<AddressInfo> {
     if (this.listener) throw new Error('this server is already listening');
     const onSocket = (socket: Socket) => this.acceptRawSocket(socket, this.config.tls !== undefined);
-    const server = this.config.tls ? createTlsServer(this.config.tls, onSocket) : createNetServer(onSocket);
+    // handshakeTimeout also bounds the TLS handshake (node's own default is 120 s); the tls option may override it.
+    const server = this.config.tls
+      ? createTlsServer({ handshakeTimeout: this.options.handshakeTimeout, ...this.config.tls }, onSocket)
+      : createNetServer(onSocket);
+    // A TLS handshake timeout only emits tlsClientError; the socket must be dropped here.
+    if (this.config.tls) server.on('tlsClientError', (_err: Error, socket: Duplex) => socket.destroy());
     this.listener = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -217,7 +222,7 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
    */
   async close(options: { timeout?: number; code?: number; reason?: string } = {}): Promise<void> {
     const timeout = options.timeout ?? 5000;
-    if (typeof timeout !== 'number' || timeout < 0) throw new TypeError('timeout must be a number >= 0');
+    if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) throw new TypeError('timeout must be a number >= 0');
     this.closing = true;
     for (const detach of this.detachers) detach();
     this.detachers = [];
@@ -230,7 +235,10 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(all),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout))),
+      // Infinity waits for every client; setTimeout would turn it (or anything over 2^31-1 ms) into 1 ms.
+      new Promise<void>((resolve) => {
+        if (timeout !== Infinity) timer = setTimeout(resolve, Math.min(timeout, 2 ** 31 - 1));
+      }),
     ]);
     clearTimeout(timer);
     for (const ws of this.clients) ws.terminate();
