@@ -79,6 +79,11 @@ export class ClientConnection extends ProtocolConnection {
       else this.head = buf;
       return;
     }
+    // The limit holds however the head was split into chunks (as the server's head reader does).
+    if (end > MAX_RESPONSE_HEAD) {
+      this.abort(new HandshakeError('response head too large'));
+      return;
+    }
     this.head = null;
     try {
       const res = validateUpgradeResponse(parseHttpHead(buf.toString('latin1', 0, end)), this.key, this.protocols, []);
@@ -125,8 +130,9 @@ export class ClientConnection extends ProtocolConnection {
   }
 
   protected override onCloseHandshake(): void {
-    // The server closes the TCP connection first; drop it ourselves if it does not.
-    this.startTimer(this.options.closeTimeout, '');
+    // The server closes the TCP connection first; drop it ourselves if it does not. A close
+    // we started already runs this timer: keep its deadline.
+    if (this.timer === null) this.startTimer(this.options.closeTimeout, '');
   }
 
   protected override onFailure(code: number, reason: string): void {
