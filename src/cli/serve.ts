@@ -1,4 +1,5 @@
-import { WebSocketServer } from '../server/index.js';
+import { DEFAULT_MAX_PAYLOAD } from '../protocol/index.js';
+import { SendStatus, WebSocketServer } from '../server/index.js';
 import { parseFlags, UsageError } from './args.js';
 
 export const SERVE_HELP = `Usage: tether serve [--port N] [--host H] --echo
@@ -37,10 +38,17 @@ export async function serveCommand(args: string[]): Promise<number> {
   const host = (values.host as string | undefined) ?? '127.0.0.1';
   const maxPayloadFlag = values['max-payload'] as string | undefined;
   if (maxPayloadFlag !== undefined && !/^\d+$/.test(maxPayloadFlag)) throw new UsageError('--max-payload must be a positive integer');
+  const maxPayload = maxPayloadFlag === undefined ? DEFAULT_MAX_PAYLOAD : Number(maxPayloadFlag);
   const server = new WebSocketServer({
-    maxPayload: maxPayloadFlag === undefined ? undefined : Number(maxPayloadFlag),
+    maxPayload,
+    // An echo never holds more than what the peer sent: room for two whole messages, and
+    // reading pauses while the peer is slow to read its echoes.
+    maxBackpressure: 2 * maxPayload + 1024 * 1024,
     message(ws, data, isBinary) {
-      ws.send(data, { binary: isBinary });
+      if (ws.send(data, { binary: isBinary }) === SendStatus.Backpressure) ws.pause();
+    },
+    drain(ws) {
+      ws.resume();
     },
   });
   const addr = await server.listen(port, host);

@@ -123,6 +123,18 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     this.armCloseTimer();
   }
 
+  /**
+   * Stops reading from the peer (TCP flow control then slows it down) until resume().
+   * Frames already received in the current chunk are still delivered.
+   */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (this.readyState !== ReadyState.CLOSED) this.socket.resume();
+  }
+
   /** Drops the connection at once, without a close handshake. */
   terminate(): void {
     if (this.readyState === ReadyState.CLOSED) return;

@@ -89,3 +89,36 @@ test('tether connect sends typed lines and prints messages, closing cleanly at e
     await server.close({ timeout: 100 });
   }
 });
+
+test('tether serve --echo echoes pipelined large messages in order without closing the slow reader', async () => {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--echo', '--max-payload', '1100000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const [, url] = await within(waitForLine(child, /listening on (ws:\/\/127\.0\.0\.1:\d+\/)/), 10_000, 'server start');
+    const ws = new WebSocket(url!);
+    ws.binaryType = 'nodebuffer';
+    const count = 24;
+    let received = 0;
+    const closeCode = await within(
+      new Promise<number>((resolve) => {
+        ws.onopen = () => {
+          for (let i = 0; i < count; i++) ws.send(Buffer.alloc(1 << 20, i));
+        };
+        ws.onmessage = (e) => {
+          const d = e.data as Buffer;
+          assert.equal(d.length, 1 << 20);
+          assert.equal(d[0], received);
+          assert.equal(d[d.length - 1], received);
+          if (++received === count) ws.close(1000);
+        };
+        ws.onclose = (e) => resolve(e.code);
+      }),
+      20_000,
+      'pipelined echoes',
+    );
+    assert.equal(received, count);
+    assert.equal(closeCode, 1000);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+});
