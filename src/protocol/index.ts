@@ -10,3 +10,4 @@ export * from './extensions.js';
 export * from './handshake.js';
 export * from './client-handshake.js';
 export * from './message-data.js';
+export * from './permessage-deflate-negotiation.js';
