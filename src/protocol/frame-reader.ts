@@ -287,42 +287,26 @@ export abstract class FrameReader {
       return;
     }
     const fin = this.frameFin;
-    if (fin && this.messageBuffer === null) {
-      // Unfragmented message, payload in one chunk: hand out a view.
-      const isBinary = this.messageOpcode === Opcode.Binary;
-      const compressed = this.messageCompressed;
-      this.messageOpcode = 0;
-      const payload = data.subarray(pos, stop);
-      if (compressed) this.onCompressedMessage(payload, isBinary);
-      else if (isBinary) this.onMessage(payload, true);
-      else if (this.utf8 !== null && !this.utf8.complete) this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
-      else if (this.utf8 === null && stop > pos && !isUtf8(payload)) this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
-      else {
-        this.utf8 = null;
-        this.onMessage(payload.toString('utf8'), false);
-      }
-      return;
+    // An unfragmented message whose payload is all in this chunk is handed out as a view;
+    // anything else goes through the reassembly buffer.
+    if (!fin || this.messageBuffer !== null) {
+      if (stop > pos && !this.appendMessageBytes(data, pos, stop)) return;
+      if (!fin) return;
     }
-    if (stop > pos && !this.appendMessageBytes(data, pos, stop)) return;
-    if (!fin) return;
     const isBinary = this.messageOpcode === Opcode.Binary;
     const compressed = this.messageCompressed;
     const buf = this.messageBuffer;
-    const length = this.messageLength;
+    const payload = buf === null ? data.subarray(pos, stop) : buf.subarray(0, this.messageLength);
+    const utf8 = this.utf8;
     this.messageOpcode = 0;
     this.messageBuffer = null;
     this.messageLength = 0;
-    const payload = buf === null ? Buffer.alloc(0) : buf.subarray(0, length);
-    if (compressed) {
-      this.onCompressedMessage(payload, isBinary);
-    } else if (isBinary) {
-      this.onMessage(payload, true);
-    } else {
-      const complete = this.utf8 === null || this.utf8.complete;
-      this.utf8 = null;
-      if (!complete) this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
-      else this.onMessage(payload.toString('utf8'), false);
-    }
+    this.utf8 = null;
+    if (compressed) this.onCompressedMessage(payload, isBinary);
+    else if (isBinary) this.onMessage(payload, true);
+    // Text seen piece by piece was validated as it came; only its end is left to check.
+    else if (utf8 !== null ? !utf8.complete : payload.length > 0 && !isUtf8(payload)) this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
+    else this.onMessage(payload.toString('utf8'), false);
   }
 
   private controlFrame(opcode: number, payload: Buffer): void {

@@ -215,6 +215,11 @@ function closeTimedOut(ws: ServerSocket<unknown>): void {
 function onSocketData(this: TaggedDuplex, chunk: Buffer): void {
   const ws = this[kSocket]!;
   ws.heard = true;
+  // Replies to this chunk leave in one write when it is parsed, without a nextTick.
+  if (!ws.corked) {
+    ws.corked = true;
+    this.cork();
+  }
   ws.receive(chunk);
   ws.uncork();
 }
