@@ -2,6 +2,9 @@ import { MAX_CONTROL_PAYLOAD, Opcode, ReadyState } from './constants.js';
 import { CloseCode } from './close-codes.js';
 import { FrameReader } from './frame-reader.js';
 import { encodeClosePayload, encodeFragments, encodeFrame, encodeTextFrame } from './frame-writer.js';
+import type { PerMessageDeflate } from './deflate-codec.js';
+import { isValidUtf8 } from './utf8.js';
+import { ZlibOutputLimitError } from './zlib-sync.js';
 
 export interface ProtocolConnectionOptions {
   /** 'server' reads masked frames and writes unmasked ones; 'client' the reverse. */
@@ -29,6 +32,8 @@ export abstract class ProtocolConnection extends FrameReader {
    */
   closeCode: number = CloseCode.Abnormal;
   closeReason = '';
+  /** permessage-deflate, when negotiated. */
+  protected deflate: PerMessageDeflate | null = null;
 
   constructor(options: ProtocolConnectionOptions) {
     super({ expectMasked: options.role === 'server', maxPayload: options.maxPayload });
@@ -53,22 +58,47 @@ export abstract class ProtocolConnection extends FrameReader {
     return this.readyState === ReadyState.OPEN && !this.closeSent;
   }
 
-  sendText(text: string): boolean {
+  /** The permessage-deflate codec, when negotiated. */
+  get perMessageDeflate(): PerMessageDeflate | null {
+    return this.deflate;
+  }
+
+  /** Turns on permessage-deflate with the negotiated parameters: RSV1 becomes legal. */
+  enableDeflate(codec: PerMessageDeflate): void {
+    this.deflate = codec;
+    this.allowedRsv = 0x40;
+  }
+
+  /** Sends a text message; compressed when deflate is on, `compress` allows it and it reaches the threshold. */
+  sendText(text: string, compress = true): boolean {
     if (!this.canSend) return false;
-    this.transmit(encodeTextFrame(text, this.masked));
+    const d = this.deflate;
+    if (d !== null && compress && text.length >= d.threshold) {
+      this.transmitFrame(encodeFrame(Opcode.Text, d.compress(Buffer.from(text)), true, true, this.masked));
+    } else {
+      this.transmit(encodeTextFrame(text, this.masked));
+    }
     return true;
   }
 
-  sendBinary(data: Uint8Array): boolean {
+  sendBinary(data: Uint8Array, compress = true): boolean {
     if (!this.canSend) return false;
-    this.transmitFrame(encodeFrame(Opcode.Binary, data, true, false, this.masked));
+    const d = this.deflate;
+    if (d !== null && compress && data.length >= d.threshold) {
+      this.transmitFrame(encodeFrame(Opcode.Binary, d.compress(data), true, true, this.masked));
+    } else {
+      this.transmitFrame(encodeFrame(Opcode.Binary, data, true, false, this.masked));
+    }
     return true;
   }
 
-  /** Sends one message split into frames of at most fragmentSize payload bytes. */
-  sendFragmented(data: Uint8Array, isBinary: boolean, fragmentSize: number): boolean {
+  /** Sends one message split into frames of at most fragmentSize payload bytes (compressed first, if it applies). */
+  sendFragmented(data: Uint8Array, isBinary: boolean, fragmentSize: number, compress = true): boolean {
     if (!this.canSend) return false;
-    for (const part of encodeFragments(isBinary ? Opcode.Binary : Opcode.Text, data, fragmentSize, this.masked)) this.transmit(part);
+    const d = this.deflate;
+    const deflated = d !== null && compress && data.length >= d.threshold;
+    const payload = deflated ? d.compress(data) : data;
+    for (const part of encodeFragments(isBinary ? Opcode.Binary : Opcode.Text, payload, fragmentSize, this.masked, deflated)) this.transmit(part);
     return true;
   }
 
@@ -109,6 +139,7 @@ export abstract class ProtocolConnection extends FrameReader {
   transportClosed(): void {
     this.readyState = ReadyState.CLOSED;
     this.stopReading();
+    this.deflate?.close();
   }
 
   /** Both close frames crossed: the closing is clean. */
@@ -123,6 +154,23 @@ export abstract class ProtocolConnection extends FrameReader {
     } else {
       this.transmit(frame);
     }
+  }
+
+  /** A message with RSV1: inflate it within maxPayload, then deliver it like any other. */
+  protected override onCompressedMessage(data: Buffer, isBinary: boolean): void {
+    const d = this.deflate;
+    if (d === null) return super.onCompressedMessage(data, isBinary);
+    let message: Buffer;
+    try {
+      message = d.decompress(data, this.maxPayload);
+    } catch (err) {
+      if (err instanceof ZlibOutputLimitError) this.fail(CloseCode.MessageTooBig, 'message too big');
+      else this.fail(CloseCode.InvalidPayload, 'invalid compressed data');
+      return;
+    }
+    if (isBinary) this.onMessage(message, true);
+    else if (!isValidUtf8(message)) this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
+    else this.onMessage(message.toString('utf8'), false);
   }
 
   protected override onPingFrame(payload: Buffer): void {

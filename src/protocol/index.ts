@@ -11,3 +11,5 @@ export * from './handshake.js';
 export * from './client-handshake.js';
 export * from './message-data.js';
 export * from './permessage-deflate-negotiation.js';
+export * from './zlib-sync.js';
+export * from './deflate-codec.js';

@@ -45,7 +45,7 @@ const NEGOTIATED_KEYS = ['serverNoContextTakeover', 'clientNoContextTakeover', '
 /**
  * Checks a user-supplied permessage-deflate options object; throws a TypeError naming the
  * bad field (e.g. `perMessageDeflate.serverMaxWindowBits`). Besides the negotiated fields,
- * the compression tuning keys `threshold`, `level`, `memLevel` and `concurrencyLimit` are
+ * the compression tuning keys `threshold`, `level`, `memLevel` and `maxContexts` are
  * allowed (and checked); anything else is rejected. Undefined values count as "not set".
  */
 export function validateDeflateOptions(options: unknown, optionName: string): void {
@@ -76,12 +76,12 @@ export function validateDeflateOptions(options: unknown, optionName: string): vo
       case 'memLevel':
         checkInteger(value, field, 1, 9);
         break;
-      case 'concurrencyLimit':
-        checkInteger(value, field, 1, Number.MAX_SAFE_INTEGER);
+      case 'maxContexts':
+        checkInteger(value, field, 0, Number.MAX_SAFE_INTEGER);
         break;
       default:
         throw new TypeError(
-          `${field} is not a known option (expected ${[...NEGOTIATED_KEYS, 'threshold', 'level', 'memLevel', 'concurrencyLimit'].join(', ')})`,
+          `${field} is not a known option (expected ${[...NEGOTIATED_KEYS, 'threshold', 'level', 'memLevel', 'maxContexts'].join(', ')})`,
         );
     }
   }
@@ -170,17 +170,9 @@ function acceptOne(
   if (clientNoContextTakeover) response.set('client_no_context_takeover', true);
 
   const configuredServerBits = options.serverMaxWindowBits ?? 15;
-  let serverMaxWindowBits = Math.min(offeredServerBits ?? 15, configuredServerBits);
-  // zlib quirk: zlib cannot produce a raw deflate stream with an 8-bit window (since
-  // 1.2.9 it silently uses 9; before, it produced streams with 9-bit distances). A
-  // 512-byte window would exceed what a peer that was promised 8 bits can inflate.
-  // If the client itself limited us to 8, we cannot honour that offer: refuse it and try
-  // the next. Otherwise the 8 comes only from our own configuration, and the client
-  // accepts anything up to its limit (>= 9 or none), so we quietly use 9 instead.
-  if (serverMaxWindowBits === 8) {
-    if (offeredServerBits === 8) return null;
-    serverMaxWindowBits = 9;
-  }
+  const serverMaxWindowBits = Math.min(offeredServerBits ?? 15, configuredServerBits);
+  // A window of 8 is negotiated like any other: the compressor uses zlib's 9-bit window for
+  // it, whose back-references never reach more than 2^9 - 262 = 250 bytes (see deflate-codec.ts).
   // Only answer server_max_window_bits when the client offered it (§7.1.2.1); when it did
   // not, we simply compress with our configured window.
   if (offeredServerBits !== undefined) response.set('server_max_window_bits', String(serverMaxWindowBits));
@@ -205,16 +197,6 @@ function acceptOne(
 // --- Client side ---------------------------------------------------------------------
 
 /**
- * The window the client promises to compress with. zlib cannot compress raw deflate with
- * an 8-bit window (it silently uses 9), so a configured 8 is offered as 9: promising 8
- * and sending 9-bit distances would break the server's inflater.
- */
-function clientOwnWindowBits(options: DeflateClientOptions): number | undefined {
-  const bits = options.clientMaxWindowBits;
-  return bits === 8 ? 9 : bits;
-}
-
-/**
  * The client's offer element. By default `permessage-deflate; client_max_window_bits`
  * (as browsers send: we can compress with whatever window the server asks for). The
  * client always offers client_max_window_bits, with its limit as value when configured.
@@ -224,7 +206,7 @@ export function buildDeflateOffer(options: DeflateClientOptions = {}): string {
   if (options.serverNoContextTakeover === true) params.set('server_no_context_takeover', true);
   if (options.clientNoContextTakeover === true) params.set('client_no_context_takeover', true);
   if (options.serverMaxWindowBits !== undefined) params.set('server_max_window_bits', String(options.serverMaxWindowBits));
-  const own = clientOwnWindowBits(options);
+  const own = options.clientMaxWindowBits;
   params.set('client_max_window_bits', own !== undefined ? String(own) : true);
   return formatExtension(PERMESSAGE_DEFLATE, params);
 }
@@ -271,7 +253,7 @@ export function acceptDeflateResponse(response: ExtensionOffer, options: Deflate
   const cmwbRaw = p.get('client_max_window_bits');
   // buildDeflateOffer always offers client_max_window_bits (bare, or with our limit), so
   // the server may always answer it; "answered without an offer" cannot happen here.
-  const offeredClientBits = clientOwnWindowBits(options);
+  const offeredClientBits = options.clientMaxWindowBits;
   let clientMaxWindowBits = offeredClientBits ?? 15;
   if (cmwbRaw !== undefined) {
     if (cmwbRaw === true) fail('client_max_window_bits requires a value');
@@ -280,9 +262,6 @@ export function acceptDeflateResponse(response: ExtensionOffer, options: Deflate
     if (offeredClientBits !== undefined && (n as number) > offeredClientBits) {
       fail(`client_max_window_bits=${String(n)} is larger than the offered ${offeredClientBits}`);
     }
-    // zlib cannot compress raw deflate with an 8-bit window (it uses 9): we could not
-    // keep this limit, so the connection must fail rather than send undecodable data.
-    if (n === 8) fail('client_max_window_bits=8 cannot be honoured (zlib raw deflate needs a window of at least 9 bits)');
     clientMaxWindowBits = n as number;
   }
 

@@ -1,5 +1,5 @@
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
-import { DEFAULT_MAX_PAYLOAD } from '../protocol/index.js';
+import { DEFAULT_MAX_PAYLOAD, resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../protocol/index.js';
 import type { ServerSocket } from './server-socket.js';
 import type { UpgradeRequest } from './upgrade-request.js';
 
@@ -51,11 +51,17 @@ export interface ServerOptions<U = unknown> extends ServerHandlers<U> {
   protocols?: string[];
   /** Chooses the subprotocol among those offered; return undefined/false to choose none. Overrides `protocols`. */
   selectProtocol?: (offered: string[], request: UpgradeRequest) => string | false | undefined;
+  /**
+   * permessage-deflate (RFC 7692): `true` accepts what browsers offer with safe defaults;
+   * an object sets the parameters, `threshold`, `level`, `memLevel` and `maxContexts`.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Authentication and policy hook, sync or async, called before the 101 response. */
   verify?: (request: UpgradeRequest) => VerifyResult | Promise<VerifyResult>;
 }
 
 export interface ResolvedServerOptions {
+  deflate: ResolvedDeflateOptions | null;
   path: string | undefined;
   maxPayload: number;
   maxBackpressure: number;
@@ -71,7 +77,7 @@ export interface ResolvedServerOptions {
 const HANDLER_NAMES = ['open', 'message', 'drain', 'close', 'ping', 'pong', 'verify', 'selectProtocol'] as const;
 const KNOWN = new Set<string>([
   ...HANDLER_NAMES, 'port', 'host', 'tls', 'path', 'maxPayload', 'maxBackpressure', 'backpressurePolicy', 'heartbeatInterval',
-  'idleTimeout', 'handshakeTimeout', 'closeTimeout', 'maxHeaderSize', 'maxConnections', 'origins', 'protocols',
+  'idleTimeout', 'handshakeTimeout', 'closeTimeout', 'maxHeaderSize', 'maxConnections', 'origins', 'protocols', 'perMessageDeflate',
 ]);
 
 /** Node timers turn longer delays (Infinity included) into 1 ms. */
@@ -91,7 +97,7 @@ export function resolveServerOptions(input: ServerOptions<never> | undefined): R
   if (input !== undefined && (typeof input !== 'object' || input === null)) throw new TypeError('options must be an object');
   const o = (input ?? {}) as unknown as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (!KNOWN.has(key) && key !== 'perMessageDeflate') throw new TypeError(`unknown option ${key}`);
+    if (!KNOWN.has(key)) throw new TypeError(`unknown option ${key}`);
   }
   for (const name of HANDLER_NAMES) {
     if (o[name] !== undefined && typeof o[name] !== 'function') throw new TypeError(`${name} must be a function`);
@@ -110,7 +116,11 @@ export function resolveServerOptions(input: ServerOptions<never> | undefined): R
   if (o.protocols !== undefined && !(Array.isArray(o.protocols) && o.protocols.every((x) => typeof x === 'string'))) {
     throw new TypeError('protocols must be an array of strings');
   }
+  if (o.perMessageDeflate !== undefined && typeof o.perMessageDeflate !== 'boolean' && (typeof o.perMessageDeflate !== 'object' || o.perMessageDeflate === null)) {
+    throw new TypeError('perMessageDeflate must be a boolean or an object');
+  }
   return {
+    deflate: resolveDeflateOptions(o.perMessageDeflate, 'perMessageDeflate'),
     path: o.path as string | undefined,
     maxPayload: count(o, 'maxPayload', DEFAULT_MAX_PAYLOAD, 1),
     maxBackpressure: count(o, 'maxBackpressure', 1024 * 1024, 1),

@@ -26,6 +26,8 @@ export interface SendOptions {
   binary?: boolean;
   /** Split the message into frames of at most this many payload bytes. */
   fragmentSize?: number;
+  /** With permessage-deflate on: false sends this message uncompressed. Default: compress from the threshold up. */
+  compress?: boolean;
 }
 
 const kSocket = Symbol('tether.socket');
@@ -90,17 +92,18 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
       return SendStatus.Dropped;
     }
     const fragmentSize = options?.fragmentSize;
+    const compress = options?.compress !== false;
     if (fragmentSize !== undefined) {
       if (!Number.isInteger(fragmentSize) || fragmentSize < 1) throw new TypeError('fragmentSize must be a positive integer');
       const bytes = typeof data === 'string' ? Buffer.from(data) : toBytes(data);
-      this.sendFragmented(bytes, !isText, fragmentSize);
+      this.sendFragmented(bytes, !isText, fragmentSize, compress);
     } else if (typeof data === 'string') {
-      if (isText) this.sendText(data);
-      else this.sendBinary(Buffer.from(data));
+      if (isText) this.sendText(data, compress);
+      else this.sendBinary(Buffer.from(data), compress);
     } else if (isText) {
-      this.sendText(Buffer.from(toBytes(data)).toString('utf8'));
+      this.sendText(Buffer.from(toBytes(data)).toString('utf8'), compress);
     } else {
-      this.sendBinary(toBytes(data));
+      this.sendBinary(toBytes(data), compress);
     }
     return this.socket.writableNeedDrain ? SendStatus.Backpressure : SendStatus.Sent;
   }

@@ -4,8 +4,11 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   buildAcceptResponse,
+  acceptDeflateOffers,
   buildErrorResponse,
   CloseCode,
+  parseExtensions,
+  PerMessageDeflate,
   validateUpgradeRequest,
   type UpgradeRequestHead,
 } from '../protocol/index.js';
@@ -34,6 +37,8 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
   private listener: NetServer | null = null;
   private detachers: Array<() => void> = [];
   private closing = false;
+  /** Connections holding zlib contexts of their own (bounded by perMessageDeflate.maxContexts). */
+  private deflateContexts = 0;
   /** Resolves when the standalone listener is bound (when `port` was given). */
   readonly listening: Promise<AddressInfo> | null = null;
 
@@ -193,16 +198,41 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
     }
     this.settle(socket);
     (socket as Socket).setNoDelay?.(true);
-    const ws = new ServerSocket<U>(socket, this, request.data as U, protocol ?? '', '');
+    const deflate = this.negotiateDeflate(request);
+    const ws = new ServerSocket<U>(socket, this, request.data as U, protocol ?? '', deflate?.response ?? '');
+    if (deflate) {
+      ws.enableDeflate(deflate.codec);
+      if (deflate.codec.ownsContext) this.deflateContexts++;
+    }
     this.clients.add(ws);
     this.liveness.start();
     ws.corked = true;
     socket.cork();
-    socket.write(buildAcceptResponse(key, protocol, undefined));
+    socket.write(buildAcceptResponse(key, protocol, deflate?.response));
     this.handlers.open?.(ws, request);
     if (rest.length > 0) ws.receive(rest);
     ws.uncork();
     socket.resume();
+  }
+
+  /** Accepts the first acceptable permessage-deflate offer, if compression is on. */
+  private negotiateDeflate(request: UpgradeRequest): { codec: PerMessageDeflate; response: string } | null {
+    const settings = this.options.deflate;
+    const header = request.headers['sec-websocket-extensions'];
+    if (settings === null || header === undefined) return null;
+    let offers;
+    try {
+      offers = parseExtensions(Array.isArray(header) ? header.join(', ') : header);
+    } catch {
+      return null; // A malformed header is treated as no offer.
+    }
+    let negotiation = settings.negotiation;
+    if (this.deflateContexts >= settings.maxContexts) {
+      negotiation = { ...negotiation, serverNoContextTakeover: true, clientNoContextTakeover: true };
+    }
+    const accepted = acceptDeflateOffers(offers, negotiation);
+    if (accepted === null) return null;
+    return { codec: new PerMessageDeflate(accepted.agreement, 'server', settings.tuning), response: accepted.response };
   }
 
   private refuse(socket: Duplex, status: number, message: string, headers?: Record<string, string>): void {
@@ -213,6 +243,7 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
   /** @internal */
   forget(ws: ServerSocket<U>): void {
     this.clients.delete(ws);
+    if (ws.perMessageDeflate?.ownsContext) this.deflateContexts--;
     if (this.clients.size === 0 && this.closing) this.liveness.stop();
   }
 

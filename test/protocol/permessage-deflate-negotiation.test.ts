@@ -122,30 +122,20 @@ const serverCases: ServerCase[] = [
     options: { serverMaxWindowBits: 11 },
     expect: { response: 'permessage-deflate', agreement: agreement({ serverMaxWindowBits: 11 }) },
   },
-  // zlib window-8 quirk
-  { name: 'quirk: client asks server_max_window_bits=8: refused', header: 'permessage-deflate; server_max_window_bits=8', expect: null },
+  // A window of 8 is negotiated like any other (the compressor uses zlib's 9-bit window,
+  // whose references reach at most 250 bytes back).
+  { name: 'window 8: client asks server_max_window_bits=8', header: 'permessage-deflate; server_max_window_bits=8', expect: { response: 'permessage-deflate; server_max_window_bits=8', agreement: agreement({ serverMaxWindowBits: 8 }) } },
   {
-    name: 'quirk: client asks 8 in first offer, second offer accepted',
-    header: 'permessage-deflate; server_max_window_bits=8, permessage-deflate; server_max_window_bits=9',
-    expect: { response: 'permessage-deflate; server_max_window_bits=9', agreement: agreement({ serverMaxWindowBits: 9 }) },
-  },
-  {
-    name: 'quirk: configured 8, not offered: silently 9',
+    name: 'window 8: configured 8, not offered: used silently',
     header: 'permessage-deflate',
     options: { serverMaxWindowBits: 8 },
-    expect: { response: 'permessage-deflate', agreement: agreement({ serverMaxWindowBits: 9 }) },
+    expect: { response: 'permessage-deflate', agreement: agreement({ serverMaxWindowBits: 8 }) },
   },
   {
-    name: 'quirk: configured 8, offered 12: answered 9',
+    name: 'window 8: configured 8, offered 12: answered 8',
     header: 'permessage-deflate; server_max_window_bits=12',
     options: { serverMaxWindowBits: 8 },
-    expect: { response: 'permessage-deflate; server_max_window_bits=9', agreement: agreement({ serverMaxWindowBits: 9 }) },
-  },
-  {
-    name: 'quirk: configured 8, offered 8: refused',
-    header: 'permessage-deflate; server_max_window_bits=8',
-    options: { serverMaxWindowBits: 8 },
-    expect: null,
+    expect: { response: 'permessage-deflate; server_max_window_bits=8', agreement: agreement({ serverMaxWindowBits: 8 }) },
   },
   // no_context_takeover
   {
@@ -262,7 +252,7 @@ test('client: buildDeflateOffer', () => {
     [undefined, 'permessage-deflate; client_max_window_bits'],
     [{}, 'permessage-deflate; client_max_window_bits'],
     [{ clientMaxWindowBits: 10 }, 'permessage-deflate; client_max_window_bits=10'],
-    [{ clientMaxWindowBits: 8 }, 'permessage-deflate; client_max_window_bits=9'], // zlib quirk
+    [{ clientMaxWindowBits: 8 }, 'permessage-deflate; client_max_window_bits=8'],
     [{ serverMaxWindowBits: 8 }, 'permessage-deflate; server_max_window_bits=8; client_max_window_bits'],
     [
       { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 12, clientMaxWindowBits: 11 },
@@ -273,10 +263,8 @@ test('client: buildDeflateOffer', () => {
   for (const [options, expected] of table) {
     const offer = buildDeflateOffer(options);
     assert.equal(offer, expected);
-    // Our own server accepts our own offer, except server_max_window_bits=8 (zlib quirk).
-    const accepted = acceptDeflateOffers(parseExtensions(offer));
-    if (options?.serverMaxWindowBits === 8) assert.equal(accepted, null);
-    else assert.notEqual(accepted, null, offer);
+    // Our own server accepts our own offer.
+    assert.notEqual(acceptDeflateOffers(parseExtensions(offer)), null, offer);
   }
 });
 
@@ -300,7 +288,7 @@ const clientOk: [string, DeflateClientOptions, DeflateAgreement][] = [
   ['permessage-deflate; client_max_window_bits=9', {}, agreement({ clientMaxWindowBits: 9 })],
   ['permessage-deflate; client_max_window_bits=11', { clientMaxWindowBits: 11 }, agreement({ clientMaxWindowBits: 11 })],
   ['permessage-deflate', { clientMaxWindowBits: 11 }, agreement({ clientMaxWindowBits: 11 })],
-  ['permessage-deflate', { clientMaxWindowBits: 8 }, agreement({ clientMaxWindowBits: 9 })],
+  ['permessage-deflate', { clientMaxWindowBits: 8 }, agreement({ clientMaxWindowBits: 8 })],
   [
     'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=10',
     { serverNoContextTakeover: true, serverMaxWindowBits: 12, clientMaxWindowBits: 12 },
@@ -336,8 +324,7 @@ const clientBad: [string, DeflateClientOptions, RegExp][] = [
   ['permessage-deflate; client_max_window_bits=7', {}, /client_max_window_bits=7 is not/],
   ['permessage-deflate; client_max_window_bits=010', {}, /client_max_window_bits=010 is not/],
   ['permessage-deflate; client_max_window_bits=12', { clientMaxWindowBits: 11 }, /client_max_window_bits=12 is larger than the offered 11/],
-  ['permessage-deflate; client_max_window_bits=8', {}, /client_max_window_bits=8 cannot be honoured/],
-  ['permessage-deflate; client_max_window_bits=8', { clientMaxWindowBits: 8 }, /client_max_window_bits=8 cannot be honoured/],
+  ['permessage-deflate; client_max_window_bits=9', { clientMaxWindowBits: 8 }, /client_max_window_bits=9 is larger than the offered 8/],
 ];
 
 for (const [header, options, message] of clientBad) {
@@ -373,16 +360,16 @@ test('round trip: server response accepted by the client that offered', () => {
   }
 });
 
-test('round trip: a server limiting the client to 8 bits is refused by our client (zlib quirk)', () => {
+test('round trip: a server limiting the client to 8 bits is accepted by our client', () => {
   const clientOptions: DeflateClientOptions = { clientMaxWindowBits: 8 };
   const offer = buildDeflateOffer(clientOptions);
-  assert.equal(offer, 'permessage-deflate; client_max_window_bits=9');
+  assert.equal(offer, 'permessage-deflate; client_max_window_bits=8');
   const server = acceptDeflateOffers(parseExtensions(offer), { clientMaxWindowBits: 8 });
   assert.deepEqual(server, {
     response: 'permessage-deflate; client_max_window_bits=8',
     agreement: agreement({ clientMaxWindowBits: 8 }),
   });
-  assert.throws(() => acceptDeflateResponse(response(server.response), clientOptions), /client_max_window_bits=8 cannot be honoured/);
+  assert.deepEqual(acceptDeflateResponse(response(server.response), clientOptions), agreement({ clientMaxWindowBits: 8 }));
 });
 
 // --- options validation ---
@@ -392,8 +379,8 @@ test('validateDeflateOptions accepts valid options', () => {
     undefined,
     {},
     { serverNoContextTakeover: true, clientNoContextTakeover: false, serverMaxWindowBits: 8, clientMaxWindowBits: 15 },
-    { threshold: 0, level: 0, memLevel: 1, concurrencyLimit: 1 },
-    { threshold: 1024, level: 9, memLevel: 9, concurrencyLimit: 10 },
+    { threshold: 0, level: 0, memLevel: 1, maxContexts: 0 },
+    { threshold: 1024, level: 9, memLevel: 9, maxContexts: 10 },
     { serverMaxWindowBits: undefined },
   ];
   for (const v of valid) assert.doesNotThrow(() => validateDeflateOptions(v, 'perMessageDeflate'), JSON.stringify(v));
@@ -418,8 +405,8 @@ test('validateDeflateOptions rejects invalid options with a TypeError naming the
     [{ level: -1 }, /perMessageDeflate\.level/],
     [{ memLevel: 0 }, /perMessageDeflate\.memLevel must be an integer from 1 to 9/],
     [{ memLevel: 10 }, /perMessageDeflate\.memLevel/],
-    [{ concurrencyLimit: 0 }, /perMessageDeflate\.concurrencyLimit must be an integer >= 1/],
-    [{ concurrencyLimit: 2.5 }, /perMessageDeflate\.concurrencyLimit/],
+    [{ maxContexts: -1 }, /perMessageDeflate\.maxContexts must be an integer >= 0/],
+    [{ maxContexts: 2.5 }, /perMessageDeflate\.maxContexts/],
     [{ windowBits: 10 }, /perMessageDeflate\.windowBits is not a known option/],
     [{ server_max_window_bits: 10 }, /perMessageDeflate\.server_max_window_bits is not a known option/],
   ];
