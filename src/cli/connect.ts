@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import { WebSocket } from '../client/index.js';
 import { parseFlags, UsageError } from './args.js';
 
-export const CONNECT_HELP = `Usage: tether connect <url> [--header K:V]... [--protocol P]...
+export const CONNECT_HELP = `Usage: tether connect <url> [--header K:V]... [--protocol P]... [--deflate]
 
 An interactive client: each line typed is sent as a text message, each message
 received is printed. Ctrl-C (or end of input) closes the connection cleanly.
@@ -10,6 +10,7 @@ received is printed. Ctrl-C (or end of input) closes the connection cleanly.
   --header K:V   add a request header (repeatable)
   --protocol P   offer a subprotocol (repeatable)
   --origin O     send an Origin header
+  --deflate      offer permessage-deflate (RFC 7692) compression
   -h, --help     this help
 `;
 
@@ -18,6 +19,7 @@ export async function connectCommand(args: string[]): Promise<number> {
     header: { type: 'string', short: 'H', multiple: true },
     protocol: { type: 'string', short: 'P', multiple: true },
     origin: { type: 'string' },
+    deflate: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -36,6 +38,7 @@ export async function connectCommand(args: string[]): Promise<number> {
     ws = new WebSocket(positionals[0]!, (values.protocol as string[] | undefined) ?? [], {
       headers,
       origin: values.origin as string | undefined,
+      perMessageDeflate: values.deflate === true,
     });
   } catch (err) {
     throw new UsageError((err as Error).message);
@@ -57,7 +60,7 @@ export async function connectCommand(args: string[]): Promise<number> {
     });
     ws.onopen = () => {
       opened = true;
-      process.stderr.write(`connected to ${ws.url}${ws.protocol ? ` (protocol ${ws.protocol})` : ''}\n`);
+      process.stderr.write(`connected to ${ws.url}${ws.protocol ? ` (protocol ${ws.protocol})` : ''}${ws.extensions ? ` (extensions ${ws.extensions})` : ''}\n`);
       for (const line of early.splice(0)) ws.send(line);
       if (inputEnded) ws.close(1000);
     };

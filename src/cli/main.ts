@@ -6,8 +6,9 @@ import { connectCommand } from './connect.js';
 const MAIN_HELP = `tether — a fast, strict WebSocket toolkit
 
 Usage:
-  tether serve [--port N] [--host H] --echo     run a WebSocket server
-  tether connect <url> [--header K:V] [--protocol P]
+  tether serve [--port N] [--host H] --echo [--deflate]
+                                                 run a WebSocket server
+  tether connect <url> [--header K:V] [--protocol P] [--deflate]
                                                  an interactive client
   tether <command> --help                        help for one command
 `;

@@ -2,13 +2,14 @@ import { DEFAULT_MAX_PAYLOAD } from '../protocol/index.js';
 import { SendStatus, WebSocketServer } from '../server/index.js';
 import { parseFlags, UsageError } from './args.js';
 
-export const SERVE_HELP = `Usage: tether serve [--port N] [--host H] --echo
+export const SERVE_HELP = `Usage: tether serve [--port N] [--host H] --echo [--deflate]
 
 Runs a WebSocket server and prints the URL it listens on.
 
   --port N       port to listen on (default 8080; 0 picks a free one)
   --host H       address to bind (default 127.0.0.1)
   --echo         send every message back with the same type
+  --deflate      accept permessage-deflate (RFC 7692) compression
   --max-payload N  largest message accepted, in bytes (default 64 MiB)
   -h, --help     this help
 `;
@@ -25,6 +26,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     port: { type: 'string', short: 'p' },
     host: { type: 'string' },
     echo: { type: 'boolean' },
+    deflate: { type: 'boolean' },
     'max-payload': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -41,6 +43,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   const maxPayload = maxPayloadFlag === undefined ? DEFAULT_MAX_PAYLOAD : Number(maxPayloadFlag);
   const server = new WebSocketServer({
     maxPayload,
+    perMessageDeflate: values.deflate === true,
     // An echo never holds more than what the peer sent: room for two whole messages, and
     // reading pauses while the peer is slow to read its echoes.
     maxBackpressure: 2 * maxPayload + 1024 * 1024,

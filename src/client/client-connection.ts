@@ -1,7 +1,11 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import {
+  acceptDeflateResponse,
   buildClientRequest,
+  buildDeflateOffer,
+  PERMESSAGE_DEFLATE,
+  PerMessageDeflate,
   findHeadEnd,
   generateKey,
   HandshakeError,
@@ -57,6 +61,7 @@ export class ClientConnection extends ProtocolConnection {
       path: (url.pathname || '/') + url.search,
       key: this.key,
       protocols,
+      extensions: options.deflate ? buildDeflateOffer(options.deflate.negotiation) : undefined,
       origin: options.origin,
       headers: options.headers,
     });
@@ -86,7 +91,16 @@ export class ClientConnection extends ProtocolConnection {
     }
     this.head = null;
     try {
-      const res = validateUpgradeResponse(parseHttpHead(buf.toString('latin1', 0, end)), this.key, this.protocols, []);
+      const deflate = this.options.deflate;
+      const res = validateUpgradeResponse(parseHttpHead(buf.toString('latin1', 0, end)), this.key, this.protocols, deflate ? [PERMESSAGE_DEFLATE] : []);
+      const agreed = res.extensions.find((e) => e.name === PERMESSAGE_DEFLATE);
+      if (deflate && agreed) {
+        try {
+          this.enableDeflate(new PerMessageDeflate(acceptDeflateResponse(agreed, deflate.negotiation), 'client', deflate.tuning));
+        } catch (err) {
+          throw new HandshakeError((err as Error).message);
+        }
+      }
       this.clearTimer();
       this.readyState = ReadyState.OPEN;
       this.owner.handshakeDone(res.protocol, res.extensionsHeader);

@@ -1,5 +1,5 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { DEFAULT_MAX_PAYLOAD } from '../protocol/index.js';
+import { DEFAULT_MAX_PAYLOAD, resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../protocol/index.js';
 
 /** Node-only options, the third argument of `new WebSocket(url, protocols, options)`. */
 export interface ClientOptions {
@@ -18,8 +18,11 @@ export interface ClientOptions {
   /** Shorthands for the most used TLS options. */
   ca?: TlsConnectionOptions['ca'];
   rejectUnauthorized?: boolean;
-  /** permessage-deflate; compression support arrives with its own module. */
-  perMessageDeflate?: boolean | Record<string, unknown>;
+  /**
+   * permessage-deflate (RFC 7692): `true` offers `permessage-deflate; client_max_window_bits`
+   * as browsers do; an object sets what to offer (and threshold, level, memLevel).
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
 }
 
 export interface ResolvedClientOptions {
@@ -29,6 +32,7 @@ export interface ResolvedClientOptions {
   maxPayload: number;
   closeTimeout: number;
   tls: TlsConnectionOptions;
+  deflate: ResolvedDeflateOptions | null;
 }
 
 const KNOWN = new Set(['headers', 'origin', 'handshakeTimeout', 'maxPayload', 'closeTimeout', 'tls', 'ca', 'rejectUnauthorized', 'perMessageDeflate']);
@@ -67,5 +71,6 @@ export function resolveClientOptions(input: ClientOptions | undefined): Resolved
     maxPayload: integer(o, 'maxPayload', DEFAULT_MAX_PAYLOAD, 1),
     closeTimeout: integer(o, 'closeTimeout', 5_000, 1),
     tls,
+    deflate: resolveDeflateOptions(o.perMessageDeflate, 'perMessageDeflate'),
   };
 }

@@ -82,15 +82,8 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
 
   /** Sends a message: strings as text, bytes as binary (see SendOptions). */
   send(data: MessageData, options?: SendOptions): SendStatus {
-    if (!this.canSend) return SendStatus.Dropped;
     const isText = options?.binary === undefined ? typeof data === 'string' : !options.binary;
-    const size = typeof data === 'string' ? data.length : (data as ArrayBufferLike).byteLength;
-    const buffered = this.socket.writableLength;
-    if (buffered > 0 && buffered + size > this.core.options.maxBackpressure) {
-      if (this.core.options.dropOnBackpressure) return SendStatus.Dropped;
-      this.close(CloseCode.PolicyViolation, 'backpressure limit exceeded');
-      return SendStatus.Dropped;
-    }
+    if (!this.admit(typeof data === 'string' ? data.length : (data as ArrayBufferLike).byteLength)) return SendStatus.Dropped;
     const fragmentSize = options?.fragmentSize;
     const compress = options?.compress !== false;
     if (fragmentSize !== undefined) {
@@ -106,6 +99,27 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
       this.sendBinary(toBytes(data), compress);
     }
     return this.socket.writableNeedDrain ? SendStatus.Backpressure : SendStatus.Sent;
+  }
+
+  /**
+   * Sends a frame encoded once for many sockets (see WebSocketServer.broadcast). `size` is
+   * the message size for the backpressure check.
+   */
+  sendEncoded(frame: Buffer | [Buffer, Uint8Array], size: number): SendStatus {
+    if (!this.admit(size)) return SendStatus.Dropped;
+    this.transmitFrame(frame);
+    return this.socket.writableNeedDrain ? SendStatus.Backpressure : SendStatus.Sent;
+  }
+
+  /** Applies the backpressure policy to a message of `size` bytes; false when it must not be sent. */
+  private admit(size: number): boolean {
+    if (!this.canSend) return false;
+    const buffered = this.socket.writableLength;
+    if (buffered > 0 && buffered + size > this.core.options.maxBackpressure) {
+      if (!this.core.options.dropOnBackpressure) this.close(CloseCode.PolicyViolation, 'backpressure limit exceeded');
+      return false;
+    }
+    return true;
   }
 
   /** Sends a ping; the peer's pong reaches the pong handler. */

@@ -7,8 +7,12 @@ import {
   acceptDeflateOffers,
   buildErrorResponse,
   CloseCode,
+  encodeFrame,
+  Opcode,
   parseExtensions,
   PerMessageDeflate,
+  toBytes,
+  type MessageData,
   validateUpgradeRequest,
   type UpgradeRequestHead,
 } from '../protocol/index.js';
@@ -16,7 +20,7 @@ import { readRequestHead } from './head-reader.js';
 import { Liveness } from './liveness.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerHandlers, type ServerOptions, type VerifyResult } from './options.js';
 import type { ServerCore } from './server-core.js';
-import { ServerSocket } from './server-socket.js';
+import { SendStatus, ServerSocket } from './server-socket.js';
 import { splitTarget, type UpgradeRequest } from './upgrade-request.js';
 import { routeUpgrades } from './upgrade-router.js';
 
@@ -213,6 +217,41 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
     if (rest.length > 0) ws.receive(rest);
     ws.uncork();
     socket.resume();
+  }
+
+  /**
+   * Sends one message to many connections (all clients by default), framing it once and
+   * compressing it once per compression setting shared by the recipients; connections
+   * with their own compression context get it compressed individually. Each recipient's
+   * backpressure policy applies. Returns how many connections accepted the message.
+   */
+  broadcast(data: MessageData, options: { binary?: boolean; compress?: boolean; except?: ServerSocket<U>; to?: Iterable<ServerSocket<U>> } = {}): number {
+    const isText = options.binary === undefined ? typeof data === 'string' : !options.binary;
+    const bytes = typeof data === 'string' ? Buffer.from(data) : toBytes(data);
+    const opcode = isText ? Opcode.Text : Opcode.Binary;
+    const compress = options.compress !== false;
+    let plain: Buffer | [Buffer, Uint8Array] | null = null;
+    let compressed: Map<string, Buffer | [Buffer, Uint8Array]> | null = null;
+    let accepted = 0;
+    for (const ws of options.to ?? this.clients) {
+      if (ws === options.except) continue;
+      const d = ws.perMessageDeflate;
+      let status: SendStatus;
+      if (d !== null && compress && bytes.length >= d.threshold) {
+        if (d.sharedOutgoing) {
+          compressed ??= new Map();
+          let frame = compressed.get(d.outgoingKey);
+          if (frame === undefined) compressed.set(d.outgoingKey, (frame = encodeFrame(opcode, d.compress(bytes), true, true, false)));
+          status = ws.sendEncoded(frame, bytes.length);
+        } else {
+          status = ws.send(bytes, { binary: !isText });
+        }
+      } else {
+        status = ws.sendEncoded((plain ??= encodeFrame(opcode, bytes, true, false, false)), bytes.length);
+      }
+      if (status !== SendStatus.Dropped) accepted++;
+    }
+    return accepted;
   }
 
   /** Accepts the first acceptable permessage-deflate offer, if compression is on. */
