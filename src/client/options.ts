@@ -71,6 +71,6 @@ export function resolveClientOptions(input: ClientOptions | undefined): Resolved
     maxPayload: integer(o, 'maxPayload', DEFAULT_MAX_PAYLOAD, 1),
     closeTimeout: integer(o, 'closeTimeout', 5_000, 1),
     tls,
-    deflate: resolveDeflateOptions(o.perMessageDeflate, 'perMessageDeflate'),
+    deflate: resolveDeflateOptions(o.perMessageDeflate, 'perMessageDeflate', 'client'),
   };
 }

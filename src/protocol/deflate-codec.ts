@@ -127,7 +127,12 @@ export class PerMessageDeflate {
 
 /** permessage-deflate settings as a server or client option: `true` or an object. */
 export interface PerMessageDeflateOptions {
+  /**
+   * Server: reset the compressor after every message (default true on the server: one
+   * compressor shared by all connections). Client: require the server to do so.
+   */
   serverNoContextTakeover?: boolean;
+  /** Server: ask clients to reset theirs. Client: promise to reset ours. */
   clientNoContextTakeover?: boolean;
   serverMaxWindowBits?: number;
   clientMaxWindowBits?: number;
@@ -152,14 +157,16 @@ export interface ResolvedDeflateOptions {
 }
 
 /** Validates a perMessageDeflate option (TypeError naming the field); null when off. */
-export function resolveDeflateOptions(value: unknown, optionName: string): ResolvedDeflateOptions | null {
+export function resolveDeflateOptions(value: unknown, optionName: string, role: 'server' | 'client'): ResolvedDeflateOptions | null {
   if (value === undefined || value === false) return null;
   if (value !== true) validateDeflateOptions(value, optionName);
   const o = (value === true ? {} : value) as PerMessageDeflateOptions;
   if (!syncZlibAvailable) throw new Error(`${optionName}: this Node.js version does not allow synchronous zlib use`);
   return {
     negotiation: {
-      serverNoContextTakeover: o.serverNoContextTakeover,
+      // A server compresses without context takeover unless told otherwise: one shared
+      // compressor, no zlib memory per connection for outgoing data, broadcasts compressed once.
+      serverNoContextTakeover: o.serverNoContextTakeover ?? (role === 'server' ? true : undefined),
       clientNoContextTakeover: o.clientNoContextTakeover,
       serverMaxWindowBits: o.serverMaxWindowBits,
       clientMaxWindowBits: o.clientMaxWindowBits,

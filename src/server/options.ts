@@ -120,7 +120,7 @@ export function resolveServerOptions(input: ServerOptions<never> | undefined): R
     throw new TypeError('perMessageDeflate must be a boolean or an object');
   }
   return {
-    deflate: resolveDeflateOptions(o.perMessageDeflate, 'perMessageDeflate'),
+    deflate: resolveDeflateOptions(o.perMessageDeflate, 'perMessageDeflate', 'server'),
     path: o.path as string | undefined,
     maxPayload: count(o, 'maxPayload', DEFAULT_MAX_PAYLOAD, 1),
     maxBackpressure: count(o, 'maxBackpressure', 1024 * 1024, 1),
