@@ -1,0 +1,326 @@
+/*
+ * tether-loadgen: a native WebSocket load generator (epoll, one thread), so that the
+ * generator is never what limits a benchmark of a fast server.
+ *
+ *   loadgen echo      --port P [--conns N] [--size S] [--depth D] [--seconds T] [--binary]
+ *                     [--raw] [--frame-file F --reply-size R] [--path /x]
+ *   loadgen handshake --port P [--conns K] [--seconds T]
+ *   loadgen broadcast --port P [--subs N] [--size S] [--window W] [--seconds T] [--socketio]
+ *   loadgen idle      --port P [--conns N]      (prints "ready", holds until stdin closes)
+ *
+ * Prints one JSON line: messages (or handshakes) per second, latency percentiles (echo),
+ * and the generator's own CPU share. Loopback only: it connects to 127.0.0.1.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { ST_CONNECTING, ST_HANDSHAKE, ST_SIO_OPEN, ST_SIO_CONNECT, ST_OPEN, ST_CLOSING };
+enum { ROLE_ECHO, ROLE_SUB, ROLE_PUB, ROLE_SHAKE, ROLE_IDLE };
+
+typedef struct {
+  int fd, state, role, slot;
+  unsigned char *in; size_t inlen, incap;
+  unsigned char *out; size_t outlen, outcap;
+  uint64_t *sent; int head, count; /* send timestamps, FIFO, for latency */
+  size_t rawpending;                /* raw mode: bytes of the current reply still expected */
+} conn;
+
+static int port = 0, nconns = 100, msgsize = 16, depth = 1, seconds = 5, binary = 0, raw = 0, socketio = 0, window_ = 16;
+static const char *path = "/";
+static const char *mode = "echo";
+static unsigned char *frame; static size_t framelen; static size_t replysize; /* raw: reply bytes per message */
+static int ep;
+static uint64_t delivered = 0, measured_from = 0, done_handshakes = 0;
+static int measuring = 0;
+static uint32_t *lat; static size_t nlat = 0, latcap = 4u << 20;
+static conn **conns; static int total_conns = 0;
+static uint64_t pub_sent = 0, sub0_received = 0;
+static unsigned char pubframe[65536 + 16]; static size_t pubframelen;
+
+static uint64_t now_us(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return (uint64_t)t.tv_sec * 1000000u + t.tv_nsec / 1000u; }
+static void die(const char *m) { perror(m); exit(1); }
+
+static void outq(conn *c, const void *p, size_t n) {
+  if (c->outlen + n > c->outcap) { c->outcap = (c->outlen + n) * 2; c->out = realloc(c->out, c->outcap); }
+  memcpy(c->out + c->outlen, p, n); c->outlen += n;
+}
+
+static void flush_out(conn *c) {
+  while (c->outlen > 0) {
+    ssize_t w = send(c->fd, c->out, c->outlen, MSG_NOSIGNAL);
+    if (w < 0) { if (errno == EAGAIN) break; c->outlen = 0; return; }
+    memmove(c->out, c->out + w, c->outlen - w); c->outlen -= w;
+  }
+  struct epoll_event ev = { .events = EPOLLIN | (c->outlen ? EPOLLOUT : 0), .data.ptr = c };
+  epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* A masked client frame (fixed key: the server must unmask it; randomness is not measured). */
+static size_t build_frame(unsigned char *dst, int opcode, const unsigned char *payload, size_t n) {
+  static const unsigned char key[4] = { 0x37, 0xfa, 0x21, 0x3d };
+  size_t h = 0; dst[h++] = 0x80 | opcode;
+  if (n < 126) dst[h++] = 0x80 | n;
+  else if (n < 65536) { dst[h++] = 0x80 | 126; dst[h++] = n >> 8; dst[h++] = n & 0xff; }
+  else { dst[h++] = 0x80 | 127; for (int i = 7; i >= 0; i--) dst[h++] = (i >= 4) ? 0 : (n >> (8 * i)) & 0xff; }
+  memcpy(dst + h, key, 4); h += 4;
+  for (size_t i = 0; i < n; i++) dst[h + i] = payload[i] ^ key[i & 3];
+  return h + n;
+}
+
+static void send_text(conn *c, const char *s) { unsigned char b[256]; outq(c, b, build_frame(b, 1, (const unsigned char *)s, strlen(s))); }
+
+static void record_latency(conn *c) {
+  if (c->count == 0) return;
+  uint64_t t0 = c->sent[c->head]; c->head = (c->head + 1) % (depth > 0 ? depth : 1); c->count--;
+  if (measuring && nlat < latcap) lat[nlat++] = (uint32_t)(now_us() - t0);
+}
+
+static void send_echo(conn *c) {
+  outq(c, frame, framelen);
+  int tail = (c->head + c->count) % depth; c->sent[tail] = now_us(); c->count++;
+}
+
+static void start_conn(conn *c);
+
+static void on_message(conn *c, int opcode, const unsigned char *p, size_t n) {
+  if (socketio && opcode == 1) {
+    if (n == 1 && p[0] == '2') { send_text(c, "3"); return; } /* engine.io ping */
+    if (c->state == ST_SIO_OPEN && n > 0 && p[0] == '0') { send_text(c, "40"); c->state = ST_SIO_CONNECT; return; }
+    if (c->state == ST_SIO_CONNECT && n >= 2 && p[0] == '4' && p[1] == '0') {
+      c->state = ST_OPEN;
+      if (c->role == ROLE_SUB) send_text(c, "42[\"join\",\"bench\"]");
+      return;
+    }
+  }
+  if (c->state != ST_OPEN) return;
+  if (c->role == ROLE_ECHO) {
+    if (measuring) delivered++;
+    record_latency(c);
+    send_echo(c);
+  } else if (c->role == ROLE_SUB) {
+    if (measuring) delivered++;
+    if (c->slot == 0) sub0_received++;
+  }
+}
+
+/* Parses server frames from c->in; returns 0 when the connection must be dropped. */
+static int parse_frames(conn *c) {
+  size_t pos = 0;
+  while (c->inlen - pos >= 2) {
+    unsigned char *b = c->in + pos;
+    uint64_t n = b[1] & 0x7f; size_t h = 2;
+    if (n == 126) { if (c->inlen - pos < 4) break; n = (b[2] << 8) | b[3]; h = 4; }
+    else if (n == 127) { if (c->inlen - pos < 10) break; n = 0; for (int i = 2; i < 10; i++) n = (n << 8) | b[i]; h = 10; }
+    if (c->inlen - pos < h + n) break;
+    int opcode = b[0] & 0x0f, fin = b[0] & 0x80;
+    if (opcode == 8) { c->inlen = 0; return 0; }
+    if (fin && opcode != 9 && opcode != 10) on_message(c, opcode ? opcode : 2, b + h, n);
+    pos += h + n;
+  }
+  memmove(c->in, c->in + pos, c->inlen - pos); c->inlen -= pos;
+  return 1;
+}
+
+static void begin_open(conn *c) {
+  if (socketio) { c->state = ST_SIO_OPEN; return; }
+  c->state = ST_OPEN;
+  if (c->role == ROLE_ECHO) for (int i = 0; i < depth; i++) send_echo(c);
+  else if (c->role == ROLE_SHAKE) {
+    unsigned char b[16]; unsigned char code[2] = { 0x03, 0xe8 };
+    outq(c, b, build_frame(b, 8, code, 2)); c->state = ST_CLOSING;
+  }
+}
+
+static void drop(conn *c, int reconnect) {
+  epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+  if (c->role == ROLE_SHAKE) { struct linger l = { 1, 0 }; setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof l); }
+  close(c->fd); c->fd = -1; c->inlen = c->outlen = 0; c->count = 0; c->head = 0;
+  if (reconnect) start_conn(c);
+}
+
+static void on_readable(conn *c) {
+  for (;;) {
+    if (c->incap - c->inlen < 65536) { c->incap = c->inlen + 262144; c->in = realloc(c->in, c->incap); }
+    ssize_t r = recv(c->fd, c->in + c->inlen, c->incap - c->inlen, 0);
+    if (r == 0) {
+      if (c->role == ROLE_SHAKE && c->state == ST_CLOSING) { if (measuring) done_handshakes++; drop(c, 1); return; }
+      fprintf(stderr, "connection closed by server\n"); drop(c, c->role == ROLE_SHAKE); return;
+    }
+    if (r < 0) { if (errno == EAGAIN) break; drop(c, c->role == ROLE_SHAKE); return; }
+    c->inlen += r;
+    if (raw) {
+      size_t got = c->inlen; c->inlen = 0;
+      while (got > 0) {
+        size_t take = got < c->rawpending ? got : c->rawpending;
+        c->rawpending -= take; got -= take;
+        if (c->rawpending == 0) { c->rawpending = replysize; if (measuring) delivered++; record_latency(c); send_echo(c); }
+      }
+      continue;
+    }
+    if (c->state == ST_HANDSHAKE) {
+      unsigned char *e = memmem(c->in, c->inlen, "\r\n\r\n", 4);
+      if (!e) continue;
+      if (memcmp(c->in, "HTTP/1.1 101", 12) != 0) { fprintf(stderr, "handshake refused: %.40s\n", c->in); exit(1); }
+      size_t hl = e + 4 - c->in; memmove(c->in, c->in + hl, c->inlen - hl); c->inlen -= hl;
+      begin_open(c);
+    }
+    if (c->state == ST_CLOSING) { c->inlen = 0; continue; } /* wait for the server to close */
+    if (!parse_frames(c)) { drop(c, 0); return; }
+  }
+  if (c->outlen) flush_out(c);
+}
+
+static int src_ip_index = 0;
+
+static void start_conn(conn *c) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (fd < 0) die("socket");
+  int one = 1; setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  /* Spread source addresses over 127.0.0.0/8 so that many short connections do not run out of ports. */
+  struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = 0 };
+  src.sin_addr.s_addr = htonl(0x7f000000 | (2 + (src_ip_index++ % 200)));
+  if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) die("bind");
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+  a.sin_addr.s_addr = htonl(0x7f000001);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS) die("connect");
+  c->fd = fd; c->state = ST_CONNECTING; c->rawpending = replysize;
+  struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
+  epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void on_connected(conn *c) {
+  int err = 0; socklen_t l = sizeof err; getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
+  if (err) { errno = err; die("connect"); }
+  if (raw) { c->state = ST_OPEN; for (int i = 0; i < depth; i++) send_echo(c); flush_out(c); return; }
+  char req[512];
+  const char *p = c->role == ROLE_SUB ? (socketio ? "/socket.io/?EIO=4&transport=websocket" : "/sub")
+                : c->role == ROLE_PUB ? (socketio ? "/socket.io/?EIO=4&transport=websocket" : "/pub")
+                : (socketio ? "/socket.io/?EIO=4&transport=websocket" : path);
+  int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", p, port);
+  c->state = ST_HANDSHAKE; outq(c, req, n); flush_out(c);
+}
+
+static conn *new_conn(int role, int slot) {
+  conn *c = calloc(1, sizeof *c); c->role = role; c->slot = slot;
+  c->sent = calloc(depth > 0 ? depth : 1, sizeof(uint64_t));
+  conns[total_conns++] = c; start_conn(c); return c;
+}
+
+static void publish(conn *pub) {
+  while (pub->state == ST_OPEN && pub_sent - sub0_received < (uint64_t)window_) { outq(pub, pubframe, pubframelen); pub_sent++; }
+  if (pub->outlen) flush_out(pub);
+}
+
+static void run_loop(uint64_t until, conn *pub) {
+  struct epoll_event evs[512];
+  while (now_us() < until) {
+    int n = epoll_wait(ep, evs, 512, 10);
+    for (int i = 0; i < n; i++) {
+      conn *c = evs[i].data.ptr;
+      if (c->fd < 0) continue;
+      if (c->state == ST_CONNECTING && (evs[i].events & (EPOLLOUT | EPOLLERR))) { on_connected(c); continue; }
+      if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(c);
+      if (c->fd >= 0 && (evs[i].events & EPOLLOUT)) flush_out(c);
+    }
+    if (pub) publish(pub);
+  }
+}
+
+static int all_open(void) { for (int i = 0; i < total_conns; i++) if (conns[i]->state != ST_OPEN) return 0; return 1; }
+
+static int cmp32(const void *a, const void *b) { uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b; return x < y ? -1 : x > y; }
+
+int main(int argc, char **argv) {
+  if (argc < 2) { fprintf(stderr, "usage: loadgen echo|handshake|broadcast|idle --port P ...\n"); return 2; }
+  mode = argv[1];
+  const char *framefile = NULL;
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i]; const char *v = i + 1 < argc ? argv[i + 1] : "0";
+    if (!strcmp(a, "--port")) port = atoi(v), i++;
+    else if (!strcmp(a, "--conns") || !strcmp(a, "--subs")) nconns = atoi(v), i++;
+    else if (!strcmp(a, "--size")) msgsize = atoi(v), i++;
+    else if (!strcmp(a, "--depth")) depth = atoi(v), i++;
+    else if (!strcmp(a, "--seconds")) seconds = atoi(v), i++;
+    else if (!strcmp(a, "--window")) window_ = atoi(v), i++;
+    else if (!strcmp(a, "--path")) path = v, i++;
+    else if (!strcmp(a, "--frame-file")) framefile = v, i++;
+    else if (!strcmp(a, "--reply-size")) replysize = atoi(v), i++;
+    else if (!strcmp(a, "--binary")) binary = 1;
+    else if (!strcmp(a, "--raw")) raw = 1;
+    else if (!strcmp(a, "--socketio")) socketio = 1;
+    else { fprintf(stderr, "unknown flag %s\n", a); return 2; }
+  }
+  if (!port) { fprintf(stderr, "--port is required\n"); return 2; }
+  struct rlimit rl = { 65536, 65536 }; setrlimit(RLIMIT_NOFILE, &rl);
+  ep = epoll_create1(0);
+  conns = calloc(nconns + 2, sizeof *conns);
+  lat = malloc(latcap * sizeof *lat);
+  unsigned char *payload = malloc(msgsize + 1);
+  for (int i = 0; i < msgsize; i++) payload[i] = 'a' + i % 26;
+  frame = malloc(msgsize + 16);
+  if (framefile) { /* a prepared frame, e.g. a compressed one */
+    FILE *f = fopen(framefile, "rb"); if (!f) die("frame-file");
+    frame = realloc(frame, 1 << 20); framelen = fread(frame, 1, 1 << 20, f); fclose(f);
+  } else if (raw) { memcpy(frame, payload, msgsize); framelen = msgsize; replysize = msgsize; }
+  else framelen = build_frame(frame, binary ? 2 : 1, payload, msgsize);
+
+  conn *pub = NULL;
+  if (!strcmp(mode, "echo")) for (int i = 0; i < nconns; i++) new_conn(ROLE_ECHO, i);
+  else if (!strcmp(mode, "handshake")) { depth = 1; for (int i = 0; i < nconns; i++) new_conn(ROLE_SHAKE, i); }
+  else if (!strcmp(mode, "idle")) for (int i = 0; i < nconns; i++) new_conn(ROLE_IDLE, i);
+  else if (!strcmp(mode, "broadcast")) {
+    for (int i = 0; i < nconns; i++) new_conn(ROLE_SUB, i);
+    if (socketio) {
+      char body[65536 + 64]; int n = snprintf(body, sizeof body, "42[\"pub\",\"%.*s\"]", msgsize, (char *)payload);
+      pubframelen = build_frame(pubframe, 1, (unsigned char *)body, n);
+    } else pubframelen = build_frame(pubframe, binary ? 2 : 1, payload, msgsize);
+  } else { fprintf(stderr, "unknown mode %s\n", mode); return 2; }
+
+  /* Connect everything first (not measured). */
+  uint64_t deadline = now_us() + 60000000u;
+  if (strcmp(mode, "handshake") != 0) {
+    while (!all_open()) { if (now_us() > deadline) { fprintf(stderr, "timed out connecting\n"); return 1; } run_loop(now_us() + 20000, NULL); }
+    if (!strcmp(mode, "broadcast")) {
+      /* Give subscribers (socket.io joins) a moment, then connect the publisher. */
+      run_loop(now_us() + 300000, NULL);
+      pub = new_conn(ROLE_PUB, -1);
+      while (pub->state != ST_OPEN) run_loop(now_us() + 20000, NULL);
+    }
+  }
+  if (!strcmp(mode, "idle")) {
+    printf("ready\n"); fflush(stdout);
+    char buf[16]; while (read(0, buf, sizeof buf) > 0) {}
+    return 0;
+  }
+  run_loop(now_us() + 500000, pub); /* warm-up */
+  struct rusage r0, r1; getrusage(RUSAGE_SELF, &r0);
+  measuring = 1; measured_from = now_us();
+  run_loop(measured_from + (uint64_t)seconds * 1000000u, pub);
+  measuring = 0;
+  uint64_t elapsed = now_us() - measured_from;
+  getrusage(RUSAGE_SELF, &r1);
+  double cpu = ((r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) + (r1.ru_stime.tv_sec - r0.ru_stime.tv_sec)) * 1e6 +
+               (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) + (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec);
+  double secs = elapsed / 1e6;
+  uint64_t count = !strcmp(mode, "handshake") ? done_handshakes : delivered;
+  uint32_t p50 = 0, p99 = 0;
+  if (nlat > 0) { qsort(lat, nlat, sizeof *lat, cmp32); p50 = lat[nlat / 2]; p99 = lat[(size_t)(nlat * 0.99)]; }
+  printf("{\"mode\":\"%s\",\"count\":%llu,\"seconds\":%.3f,\"rate\":%.1f,\"p50_us\":%u,\"p99_us\":%u,\"loadgen_cpu\":%.3f}\n",
+         mode, (unsigned long long)count, secs, count / secs, p50, p99, cpu / elapsed);
+  return 0;
+}
