@@ -3,7 +3,7 @@
  * generator is never what limits a benchmark of a fast server.
  *
  *   loadgen echo      --port P [--conns N] [--size S] [--depth D] [--seconds T] [--binary]
- *                     [--raw] [--frame-file F --reply-size R] [--path /x]
+ *                     [--raw] [--frame-file F] [--extensions "permessage-deflate; ..."] [--path /x]
  *   loadgen handshake --port P [--conns K] [--seconds T]
  *   loadgen broadcast --port P [--subs N] [--size S] [--window W] [--seconds T] [--socketio]
  *   loadgen idle      --port P [--conns N]      (prints "ready", holds until stdin closes)
@@ -41,6 +41,7 @@ typedef struct {
 
 static int port = 0, nconns = 100, msgsize = 16, depth = 1, seconds = 5, binary = 0, raw = 0, socketio = 0, window_ = 16;
 static const char *path = "/";
+static const char *extensions = NULL; /* Sec-WebSocket-Extensions to offer */
 static const char *mode = "echo";
 static unsigned char *frame; static size_t framelen; static size_t replysize; /* raw: reply bytes per message */
 static int ep;
@@ -206,12 +207,13 @@ static void on_connected(conn *c) {
   int err = 0; socklen_t l = sizeof err; getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
   if (err) { errno = err; die("connect"); }
   if (raw) { c->state = ST_OPEN; for (int i = 0; i < depth; i++) send_echo(c); flush_out(c); return; }
-  char req[512];
+  char req[768];
   const char *p = c->role == ROLE_SUB ? (socketio ? "/socket.io/?EIO=4&transport=websocket" : "/sub")
                 : c->role == ROLE_PUB ? (socketio ? "/socket.io/?EIO=4&transport=websocket" : "/pub")
                 : (socketio ? "/socket.io/?EIO=4&transport=websocket" : path);
   int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", p, port);
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s%s%s\r\n", p, port,
+                   extensions ? "Sec-WebSocket-Extensions: " : "", extensions ? extensions : "", extensions ? "\r\n" : "");
   c->state = ST_HANDSHAKE; outq(c, req, n); flush_out(c);
 }
 
@@ -259,6 +261,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--window")) window_ = atoi(v), i++;
     else if (!strcmp(a, "--path")) path = v, i++;
     else if (!strcmp(a, "--frame-file")) framefile = v, i++;
+    else if (!strcmp(a, "--extensions")) extensions = v, i++;
     else if (!strcmp(a, "--reply-size")) replysize = atoi(v), i++;
     else if (!strcmp(a, "--binary")) binary = 1;
     else if (!strcmp(a, "--raw")) raw = 1;

@@ -1,0 +1,186 @@
+// `npm run bench`: runs each server under test pinned to CPU 0 and the native load generator
+// pinned to CPU 1, interleaving peers (A B C A B C ...), and writes docs/benchmarks.md and
+// docs/benchmarks.svg. `--quick` for a short development run; `--only <substring>` to pick
+// scenarios. Loopback only; every process started here is stopped here, by PID.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+import { deflateRawSync, constants as zc } from 'node:zlib';
+import { renderReport } from './report.mjs';
+
+const root = new URL('..', import.meta.url).pathname;
+const out = `${root}bench/out/`;
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : null;
+const reps = quick ? 1 : 3;
+const seconds = quick ? 1 : 2;
+
+mkdirSync(out, { recursive: true });
+const loadgen = `${out}loadgen`;
+if (!existsSync(loadgen) || statSync(loadgen).mtimeMs < statSync(`${root}bench/loadgen.c`).mtimeMs) {
+  const r = spawnSync('cc', ['-O2', '-o', loadgen, `${root}bench/loadgen.c`], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('could not build the load generator (cc)');
+}
+if (!existsSync(`${root}dist/src/index.js`)) throw new Error('build first: npm run build');
+
+const node = process.execPath;
+const bun = `${root}node_modules/.bin/bun`;
+const PEERS = {
+  tether: { cmd: [node, 'bench/servers/tether.mjs'] },
+  'ws+addons': { cmd: [node, 'bench/servers/ws.mjs'] },
+  ws: { cmd: [node, 'bench/servers/ws.mjs'], env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' } },
+  uws: { cmd: [node, 'bench/servers/uws.mjs'] },
+  bun: { cmd: [bun, 'bench/servers/bun.mjs'] },
+  'socket.io': { cmd: [node, 'bench/servers/socketio.mjs'], socketio: true },
+  'net floor': { cmd: [node, 'bench/servers/net.mjs'], raw: true },
+};
+const available = (name) => (name === 'bun' ? existsSync(bun) : true);
+
+// A 200-byte JSON-like message, compressed once here (no context takeover) and framed with RSV1.
+function deflateFrame() {
+  const json = Buffer.from(JSON.stringify({ type: 'quote', symbol: 'TETH', bid: 101.25, ask: 101.27, volume: 123456, venue: 'XNAS', ts: 1764000000000, note: 'json-like payload for the compressed echo benchmark' }).padEnd(200, ' '));
+  const deflated = deflateRawSync(json, { finishFlush: zc.Z_SYNC_FLUSH, level: 6 });
+  const payload = deflated.subarray(0, deflated.length - 4);
+  const key = Buffer.from([1, 2, 3, 4]);
+  const masked = Buffer.from(payload.map((b, i) => b ^ key[i & 3]));
+  const header = payload.length < 126 ? Buffer.from([0xc1, 0x80 | payload.length]) : Buffer.from([0xc1, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+  const frame = Buffer.concat([header, key, masked]);
+  writeFileSync(`${out}deflate-frame.bin`, frame);
+  return `${out}deflate-frame.bin`;
+}
+
+const echoPeers = ['tether', 'ws+addons', 'ws', 'uws', 'bun', 'net floor'];
+const SCENARIOS = [];
+for (const size of quick ? [16, 65536] : [16, 1024, 65536]) {
+  for (const depth of quick ? [16] : [1, 4, 16]) {
+    SCENARIOS.push({ id: `echo ${size < 1024 ? size + ' B' : size / 1024 + ' KiB'} depth ${depth}`, kind: 'echo', unit: 'msg/s', peers: echoPeers, args: ['echo', '--conns', '100', '--size', String(size), '--depth', String(depth), '--binary'] });
+  }
+}
+for (const subs of [1000, 10000]) {
+  SCENARIOS.push({ id: `broadcast to ${subs}`, kind: 'broadcast', unit: 'deliveries/s', peers: ['tether', 'ws+addons', 'uws', 'bun', 'socket.io'], args: ['broadcast', '--subs', String(subs), '--size', '64', '--window', '8'] });
+}
+SCENARIOS.push({ id: 'handshakes', kind: 'handshake', unit: 'handshakes/s', peers: ['tether', 'ws+addons', 'uws', 'bun'], args: ['handshake', '--conns', '50'] });
+SCENARIOS.push({ id: 'idle memory (10,000 connections)', kind: 'idle', unit: 'KiB/conn', lowerIsBetter: true, peers: ['tether', 'ws+addons', 'uws', 'bun'], args: ['idle', '--conns', quick ? '2000' : '10000'] });
+SCENARIOS.push({ id: 'compressed echo 200 B depth 4', kind: 'echo', unit: 'msg/s', feature: 'deflate', peers: ['tether', 'ws+addons', 'uws', 'bun'], args: ['echo', '--conns', '100', '--depth', '4'], deflate: true });
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function rssKiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+function waitFor(stream, text, ms) {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const t = setTimeout(() => reject(new Error(`timed out waiting for "${text}"`)), ms);
+    stream.on('data', (d) => {
+      buf += d;
+      if (buf.includes(text)) {
+        clearTimeout(t);
+        resolve(buf);
+      }
+    });
+  });
+}
+
+async function runOnce(scenario, peerName) {
+  const peer = PEERS[peerName];
+  const port = await freePort();
+  const server = spawn('taskset', ['-c', '0', ...peer.cmd, String(port), scenario.feature ?? ''], {
+    cwd: root, env: { ...process.env, ...peer.env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let serverErr = '';
+  server.stderr.on('data', (d) => (serverErr += d));
+  try {
+    await waitFor(server.stdout, 'ready', 20_000);
+    const args = [...scenario.args, '--port', String(port)];
+    if (scenario.kind === 'echo' && !scenario.deflate) args.push('--seconds', String(seconds));
+    if (scenario.kind !== 'echo' && scenario.kind !== 'idle') args.push('--seconds', String(seconds));
+    if (scenario.deflate) args.push('--frame-file', deflateFrame(), '--extensions', 'permessage-deflate; server_no_context_takeover; client_no_context_takeover', '--seconds', String(seconds));
+    if (peer.raw) args.push('--raw');
+    if (peer.socketio) args.push('--socketio');
+    if (scenario.kind === 'idle') {
+      const before = rssKiB(server.pid);
+      const gen = spawn('taskset', ['-c', '1', loadgen, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+      await waitFor(gen.stdout, 'ready', 120_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      const after = rssKiB(server.pid);
+      gen.stdin.end();
+      await new Promise((r) => gen.once('exit', r));
+      return { value: (after - before) / Number(scenario.args[2]), loadgenCpu: NaN };
+    }
+    const r = spawnSync('taskset', ['-c', '1', loadgen, ...args], { encoding: 'utf8', timeout: 180_000 });
+    const line = r.stdout.trim().split('\n').pop();
+    if (r.status !== 0 || !line?.startsWith('{')) throw new Error(`load generator failed: ${r.stderr || r.stdout}`);
+    const res = JSON.parse(line);
+    if (res.count === 0) throw new Error(`no messages measured (${r.stderr.trim()})`);
+    return { value: res.rate, p50: res.p50_us, p99: res.p99_us, loadgenCpu: res.loadgen_cpu };
+  } finally {
+    server.kill('SIGKILL');
+    await new Promise((r) => (server.exitCode !== null || server.signalCode !== null ? r() : server.once('exit', r)));
+    if (serverErr.trim()) process.stderr.write(`[${peerName}] ${serverErr.trim().split('\n').slice(-3).join('\n')}\n`);
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const results = [];
+for (const scenario of SCENARIOS) {
+  if (only && !scenario.id.includes(only)) continue;
+  const peers = scenario.peers.filter(available);
+  const runs = Object.fromEntries(peers.map((p) => [p, []]));
+  for (let rep = 0; rep < reps; rep++) {
+    for (const p of peers) {
+      try {
+        const r = await runOnce(scenario, p);
+        runs[p].push(r);
+        process.stdout.write(`${scenario.id} | ${p} | ${r.value.toFixed(1)} ${scenario.unit}${Number.isFinite(r.loadgenCpu) ? ` | loadgen cpu ${(r.loadgenCpu * 100).toFixed(0)}%` : ''}\n`);
+      } catch (err) {
+        process.stdout.write(`${scenario.id} | ${p} | failed: ${err.message.split('\n')[0]}\n`);
+      }
+    }
+  }
+  const rows = peers.map((p) => {
+    const v = runs[p].map((r) => r.value);
+    return {
+      peer: p,
+      median: v.length ? median(v) : NaN,
+      min: v.length ? Math.min(...v) : NaN,
+      max: v.length ? Math.max(...v) : NaN,
+      p50: runs[p].length ? median(runs[p].map((r) => r.p50 ?? NaN)) : NaN,
+      p99: runs[p].length ? median(runs[p].map((r) => r.p99 ?? NaN)) : NaN,
+      loadgenCpu: runs[p].length ? median(runs[p].map((r) => r.loadgenCpu)) : NaN,
+      n: v.length,
+    };
+  });
+  results.push({ ...scenario, rows });
+}
+
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  date: new Date().toISOString().slice(0, 10),
+};
+if (!only) {
+  const { markdown, svg } = renderReport(results, machine, { reps, seconds, quick });
+  writeFileSync(`${root}docs/benchmarks.md`, markdown);
+  writeFileSync(`${root}docs/benchmarks.svg`, svg);
+  console.log('wrote docs/benchmarks.md and docs/benchmarks.svg');
+} else {
+  console.log(JSON.stringify(results.map((r) => ({ id: r.id, rows: r.rows })), null, 1));
+}
