@@ -105,6 +105,11 @@ export class PerMessageDeflate {
         // A shared state must start clean for the next connection, whatever happened here.
         if (z.closed) shared.delete(`i:${this.inBits}`);
         else z.reset();
+      } else if (z.ended) {
+        // The peer ended its DEFLATE stream with a BFINAL block (RFC 7692 §7.2.3.4): zlib
+        // would ignore every later message (delivering them empty). Its next message
+        // starts a new stream.
+        z.reset();
       }
     }
   }

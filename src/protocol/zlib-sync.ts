@@ -33,6 +33,11 @@ export class SyncZlib {
   private failure: string | null = null;
   /** Set once the native state is unusable (after an error) or released. */
   closed = false;
+  /**
+   * Inflate only: the deflate stream ended (a block with BFINAL set), so zlib ignores
+   * all further input until reset.
+   */
+  ended = false;
 
   constructor(kind: 'deflate' | 'inflate', options: ZlibOptions) {
     const stream = (kind === 'deflate' ? createDeflateRaw(options) : createInflateRaw(options)) as ZlibStream;
@@ -77,7 +82,11 @@ export class SyncZlib {
         total += produced;
         if (total > maxOutput) throw new ZlibOutputLimitError(`output exceeds ${maxOutput} bytes`);
         outOff += produced;
-        if (availOut !== 0) break;
+        if (availOut !== 0) {
+          // Room left but input not consumed: zlib stopped at the end of the stream.
+          if (availIn !== 0) this.ended = true;
+          break;
+        }
         // Output buffer full: keep it and continue into a new one.
         chunks.push(out);
         out = Buffer.allocUnsafe(Math.min(OUTPUT_CHUNK, maxOutput + 1 - total));
@@ -94,6 +103,7 @@ export class SyncZlib {
   /** Forgets the context (no_context_takeover): the next message starts fresh. */
   reset(): void {
     if (!this.closed) this.handle.reset();
+    this.ended = false;
   }
 
   close(): void {
