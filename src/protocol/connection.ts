@@ -73,22 +73,16 @@ export abstract class ProtocolConnection extends FrameReader {
   sendText(text: string, compress = true): boolean {
     if (!this.canSend) return false;
     const d = this.deflate;
-    if (d !== null && compress && text.length >= d.threshold) {
-      this.transmitFrame(encodeFrame(Opcode.Text, d.compress(Buffer.from(text)), true, true, this.masked));
-    } else {
-      this.transmit(encodeTextFrame(text, this.masked));
-    }
+    if (d !== null && compress && text.length >= d.threshold) this.emitFrame(Opcode.Text, d.compress(Buffer.from(text)), true);
+    else this.emitText(text);
     return true;
   }
 
   sendBinary(data: Uint8Array, compress = true): boolean {
     if (!this.canSend) return false;
     const d = this.deflate;
-    if (d !== null && compress && data.length >= d.threshold) {
-      this.transmitFrame(encodeFrame(Opcode.Binary, d.compress(data), true, true, this.masked));
-    } else {
-      this.transmitFrame(encodeFrame(Opcode.Binary, data, true, false, this.masked));
-    }
+    if (d !== null && compress && data.length >= d.threshold) this.emitFrame(Opcode.Binary, d.compress(data), true);
+    else this.emitFrame(Opcode.Binary, data, false);
     return true;
   }
 
@@ -145,6 +139,18 @@ export abstract class ProtocolConnection extends FrameReader {
   /** Both close frames crossed: the closing is clean. */
   get cleanlyClosed(): boolean {
     return this.closeSent && this.closeReceived;
+  }
+
+  /**
+   * One unfragmented data frame out. The I/O layer may override these two to encode
+   * straight into its own output buffer instead of allocating a frame.
+   */
+  protected emitFrame(opcode: number, payload: Uint8Array, rsv1: boolean): void {
+    this.transmitFrame(encodeFrame(opcode, payload, true, rsv1, this.masked));
+  }
+
+  protected emitText(text: string): void {
+    this.transmit(encodeTextFrame(text, this.masked));
   }
 
   protected transmitFrame(frame: Buffer | [Buffer, Uint8Array]): void {

@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { MAX_CONTROL_PAYLOAD, Opcode } from './constants.js';
 import { CloseCode, isValidWireCloseCode } from './close-codes.js';
-import { unmaskInPlace } from './mask.js';
-import { Utf8Validator } from './utf8.js';
+import { unmaskPacked } from './mask.js';
+import { decodeUtf8, Utf8Validator } from './utf8.js';
 
 const enum ReadState {
   Header = 0,
@@ -54,7 +54,8 @@ export abstract class FrameReader {
   private frameRsv1 = false;
   private frameLength = 0;
   private frameReceived = 0;
-  private maskKey: Uint8Array | null = null;
+  /** The frame's mask key, packed (see packMask). */
+  private mask = 0;
 
   /** Opcode of the data message in progress, 0 when none. */
   private messageOpcode = 0;
@@ -222,7 +223,7 @@ export abstract class FrameReader {
     this.frameRsv1 = (b0 & 0x40) !== 0;
     this.frameLength = len;
     this.frameReceived = 0;
-    this.maskKey = this.expectMasked ? h.subarray(off, off + 4) : null;
+    if (this.expectMasked) this.mask = (h[off]! | (h[off + 1]! << 8) | (h[off + 2]! << 16) | (h[off + 3]! << 24)) >>> 0;
     this.readState = ReadState.Payload;
     return true;
   }
@@ -230,7 +231,7 @@ export abstract class FrameReader {
   private readPayload(data: Buffer, pos: number, end: number): number {
     const n = Math.min(this.frameLength - this.frameReceived, end - pos);
     const stop = pos + n;
-    if (this.maskKey !== null) unmaskInPlace(data, pos, stop, this.maskKey, this.frameReceived);
+    if (this.expectMasked) unmaskPacked(data, pos, stop, this.mask, this.frameReceived);
     if (this.frameReceived === 0 && n === this.frameLength) {
       // The whole payload is in this chunk: no copy.
       this.frameReceived = n;
@@ -305,8 +306,14 @@ export abstract class FrameReader {
     if (compressed) this.onCompressedMessage(payload, isBinary);
     else if (isBinary) this.onMessage(payload, true);
     // Text seen piece by piece was validated as it came; only its end is left to check.
-    else if (utf8 !== null ? !utf8.complete : payload.length > 0 && !isUtf8(payload)) this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
-    else this.onMessage(payload.toString('utf8'), false);
+    else if (utf8 !== null) {
+      if (utf8.complete) this.onMessage(payload.toString('utf8'), false);
+      else this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
+    } else {
+      const text = decodeUtf8(payload);
+      if (text === null) this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
+      else this.onMessage(text, false);
+    }
   }
 
   private controlFrame(opcode: number, payload: Buffer): void {

@@ -16,6 +16,22 @@ export function headerLength(payloadLength: number, masked: boolean): number {
   return masked ? base + 4 : base;
 }
 
+/** An unmasked final frame's header at buf[at..]; returns where the payload starts. */
+export function writeServerHeader(buf: Uint8Array, at: number, opcode: number, payloadLength: number, rsv1: boolean): number {
+  buf[at] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
+  if (payloadLength < 126) {
+    buf[at + 1] = payloadLength;
+    return at + 2;
+  }
+  if (payloadLength < 65536) {
+    buf[at + 1] = 126;
+    buf[at + 2] = payloadLength >>> 8;
+    buf[at + 3] = payloadLength & 0xff;
+    return at + 4;
+  }
+  return at + writeHeader(buf.subarray(at), opcode, payloadLength, true, rsv1, null);
+}
+
 /** Writes a frame header at buf[0..]; returns the offset where the payload starts. */
 export function writeHeader(
   buf: Uint8Array,

@@ -3,35 +3,41 @@ import { endianness } from 'node:os';
 
 const LITTLE_ENDIAN = endianness() === 'LE';
 
-/** Packs four mask bytes, starting at `phase`, into one 32-bit word in memory order. */
-function maskWord(key: Uint8Array, phase: number): number {
-  const a = key[phase & 3]!, b = key[(phase + 1) & 3]!, c = key[(phase + 2) & 3]!, d = key[(phase + 3) & 3]!;
-  return LITTLE_ENDIAN ? (a | (b << 8) | (c << 16) | (d << 24)) : ((a << 24) | (b << 16) | (c << 8) | d);
-}
-
 /** Below this many bytes a plain byte loop beats setting up a 32-bit view. */
 const WORD_THRESHOLD = 64;
+
+/** The 4 mask bytes at key[at..] as one number: byte i is (mask >>> 8i) & 0xff. */
+export function packMask(key: Uint8Array, at = 0): number {
+  return (key[at]! | (key[at + 1]! << 8) | (key[at + 2]! << 16) | (key[at + 3]! << 24)) >>> 0;
+}
 
 /**
  * XORs buf[start, end) in place with the 4-byte key, the first byte using key[phase & 3].
  * Works in 32-bit words over the aligned middle of the range.
  */
 export function unmaskInPlace(buf: Uint8Array, start: number, end: number, key: Uint8Array, phase: number): void {
+  unmaskPacked(buf, start, end, packMask(key), phase);
+}
+
+/** unmaskInPlace with the key packed by packMask: no key object per frame. */
+export function unmaskPacked(buf: Uint8Array, start: number, end: number, mask: number, phase: number): void {
   let i = start;
   let p = phase & 3;
   if (end - start >= WORD_THRESHOLD) {
     while ((buf.byteOffset + i) & 3) {
-      buf[i++] ^= key[p]!;
+      buf[i++] ^= (mask >>> (p << 3)) & 0xff;
       p = (p + 1) & 3;
     }
     const words = (end - i) >>> 2;
     const view = new Int32Array(buf.buffer, buf.byteOffset + i, words);
-    const w = maskWord(key, p);
+    const a = (mask >>> (p << 3)) & 0xff, b = (mask >>> (((p + 1) & 3) << 3)) & 0xff;
+    const c = (mask >>> (((p + 2) & 3) << 3)) & 0xff, d = (mask >>> (((p + 3) & 3) << 3)) & 0xff;
+    const w = LITTLE_ENDIAN ? (a | (b << 8) | (c << 16) | (d << 24)) : ((a << 24) | (b << 16) | (c << 8) | d);
     for (let k = 0; k < words; k++) view[k] ^= w;
     i += words << 2;
   }
   for (; i < end; i++) {
-    buf[i] ^= key[p]!;
+    buf[i] ^= (mask >>> (p << 3)) & 0xff;
     p = (p + 1) & 3;
   }
 }

@@ -76,3 +76,26 @@ export class Utf8Validator {
 export function isValidUtf8(buf: Uint8Array): boolean {
   return buf.length === 0 || isUtf8(buf);
 }
+
+type FastSlices = Buffer & { latin1Slice?(start: number, end: number): string };
+
+/** Below this length an ASCII scan in JS beats a native call. */
+const SHORT_TEXT = 64;
+
+/**
+ * Validates and decodes a whole text payload in one step; null if it is not UTF-8.
+ * Short ASCII payloads (the common case for chat-sized messages) skip the native
+ * validator and decode as Latin-1, which is the same string for ASCII.
+ */
+export function decodeUtf8(buf: Buffer): string | null {
+  const n = buf.length;
+  if (n <= SHORT_TEXT) {
+    let i = 0;
+    while (i < n && buf[i]! < 0x80) i++;
+    if (i === n) {
+      const fast = (buf as FastSlices).latin1Slice;
+      return fast !== undefined ? fast.call(buf, 0, n) : buf.toString('latin1');
+    }
+  }
+  return n === 0 || isUtf8(buf) ? buf.toString('utf8') : null;
+}

@@ -7,7 +7,7 @@ import {
   toBytes,
   type MessageData,
 } from '../protocol/index.js';
-import { scheduleUncork } from './write-batch.js';
+import { appendSmall, encodeSmallFrame, encodeSmallText, flushRegion, scheduleUncork, SMALL_FRAME } from './write-batch.js';
 import type { ServerCore } from './server-core.js';
 
 /** What send() did with a message. */
@@ -160,19 +160,49 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
   }
 
   protected override transmit(frame: Buffer | Uint8Array): void {
+    if (!this.beginWrite()) return;
+    if (frame.length <= SMALL_FRAME) {
+      appendSmall(this, frame);
+    } else {
+      flushRegion(this);
+      this.socket.write(frame);
+    }
+  }
+
+  /** Small frames are encoded straight into the write slab: no frame buffer per message. */
+  protected override emitFrame(opcode: number, payload: Uint8Array, rsv1: boolean): void {
+    if (payload.length > SMALL_FRAME - 4 || !this.beginWrite()) return super.emitFrame(opcode, payload, rsv1);
+    encodeSmallFrame(this, opcode, payload, rsv1);
+  }
+
+  protected override emitText(text: string): void {
+    // At most 3 bytes per UTF-16 unit: only strings sure to fit take the slab path.
+    const len = text.length;
+    if (len * 3 > SMALL_FRAME - 4 || !this.beginWrite()) return super.emitText(text);
+    if (len <= 64) {
+      let i = 0;
+      while (i < len && text.charCodeAt(i) < 0x80) i++;
+      if (i === len) return encodeSmallText(this, text, len, true);
+    }
+    encodeSmallText(this, text, Buffer.byteLength(text), false);
+  }
+
+  /** Corks the socket for this tick's batch; false if it can no longer be written. */
+  private beginWrite(): boolean {
     const s = this.socket;
-    if (!s.writable) return;
+    if (!s.writable) return false;
     if (!this.corked) {
       this.corked = true;
       s.cork();
       scheduleUncork(this);
     }
-    s.write(frame);
+    return true;
   }
 
   /** @internal Ends this tick's batch of writes. */
   uncork(): void {
     if (this.corked) {
+      flushRegion(this);
       this.corked = false;
       this.socket.uncork();
     }
