@@ -148,7 +148,6 @@ static void begin_open(conn *c) {
 
 static void drop(conn *c, int reconnect) {
   epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-  if (c->role == ROLE_SHAKE) { struct linger l = { 1, 0 }; setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof l); }
   close(c->fd); c->fd = -1; c->inlen = c->outlen = 0; c->count = 0; c->head = 0;
   if (reconnect) start_conn(c);
 }
