@@ -42,8 +42,6 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
   data: U;
   readonly protocol: string;
   readonly extensions: string;
-  readonly remoteAddress: string | undefined;
-  readonly remotePort: number | undefined;
   /** @internal */ corked = false;
   /** @internal heartbeat: something arrived since the last tick. */ heard = true;
   /** @internal heartbeat: a ping is outstanding. */ pinged = false;
@@ -63,16 +61,25 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     this.data = data;
     this.protocol = protocol;
     this.extensions = extensions;
-    const s = socket as Duplex & { remoteAddress?: string; remotePort?: number };
-    this.remoteAddress = s.remoteAddress;
-    this.remotePort = s.remotePort;
     // Not core.clock: it is only refreshed while the idle timer runs, and may be stale for the first connection.
     this.lastMessageAt = Date.now();
     (socket as TaggedDuplex)[kSocket] = this as ServerSocket<unknown>;
     socket.on('data', onSocketData);
     socket.on('close', onSocketClose);
     socket.on('drain', onSocketDrain);
-    socket.on('error', ignoreError);
+    // The upgrade path has already added an 'error' listener (resets are reported by 'close').
+  }
+
+  /**
+   * The peer's address. Looked up on first use (and then kept by the socket), so idle
+   * connections that never ask do not pay for it; read it before the connection closes.
+   */
+  get remoteAddress(): string | undefined {
+    return (this.socket as Duplex & { remoteAddress?: string }).remoteAddress;
+  }
+
+  get remotePort(): number | undefined {
+    return (this.socket as Duplex & { remotePort?: number }).remotePort;
   }
 
   /** Bytes queued in Node for this socket, not yet handed to the kernel. */
@@ -106,8 +113,16 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
    * the message size for the backpressure check.
    */
   sendEncoded(frame: Buffer | [Buffer, Uint8Array], size: number): SendStatus {
-    if (!this.admit(size)) return SendStatus.Dropped;
-    this.transmitFrame(frame);
+    if (!this.admit(size) || !this.beginWrite()) return SendStatus.Dropped;
+    // The frame is shared by every recipient: write it as it is, without copying it into
+    // the slab (the socket is corked, so a tick's frames still leave in one writev).
+    flushRegion(this);
+    if (Array.isArray(frame)) {
+      this.socket.write(frame[0]);
+      this.socket.write(frame[1]);
+    } else {
+      this.socket.write(frame);
+    }
     return this.socket.writableNeedDrain ? SendStatus.Backpressure : SendStatus.Sent;
   }
 
@@ -280,6 +295,3 @@ function onSocketDrain(this: TaggedDuplex): void {
   if (ws.readyState === ReadyState.OPEN) ws.core.handlers.drain?.(ws);
 }
 
-function ignoreError(): void {
-  // A reset or write error is followed by 'close', which reports the end of the connection.
-}

@@ -20,7 +20,8 @@ export interface UpgradeRequest {
   data: unknown;
 }
 
-export function splitTarget(url: string): { path: string; query: URLSearchParams } {
+/** The path part of a request target ("/chat?room=1" → "/chat"). */
+export function targetPath(url: string): string {
   const q = url.indexOf('?');
-  return q < 0 ? { path: url, query: new URLSearchParams() } : { path: url.slice(0, q), query: new URLSearchParams(url.slice(q + 1)) };
+  return q < 0 ? url : url.slice(0, q);
 }

@@ -21,7 +21,7 @@ import { Liveness } from './liveness.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerHandlers, type ServerOptions, type VerifyResult } from './options.js';
 import type { ServerCore } from './server-core.js';
 import { SendStatus, ServerSocket } from './server-socket.js';
-import { splitTarget, type UpgradeRequest } from './upgrade-request.js';
+import { targetPath, type UpgradeRequest } from './upgrade-request.js';
 import { routeUpgrades } from './upgrade-router.js';
 
 /**
@@ -34,8 +34,8 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
   readonly handlers: ServerHandlers<U>;
   /** Open connections (those past the handshake and not yet closed). */
   readonly clients = new Set<ServerSocket<U>>();
-  /** Sockets still handshaking, with their handshake timers. */
-  private readonly pending = new Map<Duplex, NodeJS.Timeout>();
+  /** Sockets still handshaking, with their handshake timers and close listeners. */
+  private readonly pending = new Map<Duplex, { timer: NodeJS.Timeout; onClose: () => void }>();
   private readonly liveness: Liveness;
   private readonly config: ServerOptions<U>;
   private listener: NetServer | null = null;
@@ -94,7 +94,7 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
 
   /** Whether this server takes upgrades for a request target (path option). */
   matches(url: string): boolean {
-    return this.options.path === undefined || splitTarget(url).path === this.options.path;
+    return this.options.path === undefined || targetPath(url) === this.options.path;
   }
 
   /** For frameworks: completes (or refuses) an upgrade from an http 'upgrade' event. */
@@ -120,15 +120,17 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
   private track(socket: Duplex): void {
     const timer = setTimeout(() => socket.destroy(), this.options.handshakeTimeout);
     timer.unref();
-    this.pending.set(socket, timer);
-    socket.once('close', () => this.settle(socket));
+    const onClose = (): void => this.settle(socket);
+    this.pending.set(socket, { timer, onClose });
+    socket.once('close', onClose);
   }
 
   /** The socket left the handshake phase (accepted or gone). */
   private settle(socket: Duplex): void {
-    const timer = this.pending.get(socket);
-    if (timer === undefined) return;
-    clearTimeout(timer);
+    const entry = this.pending.get(socket);
+    if (entry === undefined) return;
+    clearTimeout(entry.timer);
+    socket.removeListener('close', entry.onClose);
     this.pending.delete(socket);
   }
 
@@ -141,11 +143,17 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
     const h = head.headers;
     const origin = typeof h['origin'] === 'string' ? h['origin'] : undefined;
     if (origin !== undefined && !this.originAllowed(origin)) return this.refuse(socket, 403, 'origin not allowed');
-    const { path, query } = splitTarget(head.target);
+    const path = targetPath(head.target);
+    let query: URLSearchParams | undefined;
     const s = socket as Duplex & { remoteAddress?: string; remotePort?: number };
     const request: UpgradeRequest = {
-      method: head.method, url: head.target, path, query, headers: h, protocols: checked.protocols, origin,
-      remoteAddress: s.remoteAddress, remotePort: s.remotePort, secure, data: undefined,
+      method: head.method, url: head.target, path, headers: h, protocols: checked.protocols, origin,
+      // Parsed only if asked.
+      get query() { return (query ??= new URLSearchParams(head.target.slice(path.length + 1))); },
+      // Looked up only if asked: the socket keeps the answer for its lifetime.
+      get remoteAddress() { return s.remoteAddress; },
+      get remotePort() { return s.remotePort; },
+      secure, data: undefined,
     };
     const verify = this.config.verify;
     if (verify === undefined) return this.accept(request, checked.key, socket, rest);
