@@ -102,7 +102,10 @@ async function runOnce(scenario, peerName) {
   let serverErr = '';
   server.stderr.on('data', (d) => (serverErr += d));
   try {
-    await waitFor(server.stdout, 'ready', 20_000);
+    await Promise.race([
+      waitFor(server.stdout, 'ready', 20_000),
+      new Promise((_, reject) => server.once('exit', (code) => reject(new Error(`server exited with ${code}: ${serverErr.split('\n').find((l) => /Error/.test(l)) ?? ''}`)))),
+    ]);
     const args = [...scenario.args, '--port', String(port)];
     if (scenario.kind === 'echo' && !scenario.deflate) args.push('--seconds', String(seconds));
     if (scenario.kind !== 'echo' && scenario.kind !== 'idle') args.push('--seconds', String(seconds));
@@ -128,7 +131,8 @@ async function runOnce(scenario, peerName) {
   } finally {
     server.kill('SIGKILL');
     await new Promise((r) => (server.exitCode !== null || server.signalCode !== null ? r() : server.once('exit', r)));
-    if (serverErr.trim()) process.stderr.write(`[${peerName}] ${serverErr.trim().split('\n').slice(-3).join('\n')}\n`);
+    const firstError = serverErr.split('\n').find((l) => /Error|error:/.test(l));
+    if (firstError) process.stderr.write(`[${peerName}] ${firstError.trim()}\n`);
   }
 }
 
