@@ -64,7 +64,7 @@ function chart(results) {
   const colors = { tether: '#1f77b4', 'ws+addons': '#ff7f0e', ws: '#ffbb78', uws: '#2ca02c', bun: '#d62728', 'socket.io': '#9467bd', 'net floor': '#7f7f7f' };
   const rowH = 14, groupGap = 18, left = 250, width = 820, plotW = width - left - 60;
   const groups = results.map((r) => ({ r, base: r.rows.find((x) => x.peer === 'ws+addons')?.median }));
-  let y = 40;
+  let y = 50;
   let body = '';
   const maxLog = Math.log10(64), minLog = Math.log10(1 / 8);
   const xOf = (ratio) => left + ((Math.log10(Math.min(Math.max(ratio, 1 / 8), 64)) - minLog) / (maxLog - minLog)) * plotW;
@@ -83,9 +83,9 @@ function chart(results) {
   let axis = '';
   for (const t of [1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8, 16, 32, 64]) {
     const x = xOf(t).toFixed(1);
-    axis += `<line x1="${x}" y1="30" x2="${x}" y2="${y}" stroke="#ddd"/><text x="${x}" y="24" font-size="10" text-anchor="middle">${t < 1 ? '1/' + 1 / t : t}×</text>`;
+    axis += `<line x1="${x}" y1="40" x2="${x}" y2="${y}" stroke="#ddd"/><text x="${x}" y="36" font-size="10" text-anchor="middle">${t < 1 ? '1/' + 1 / t : t}×</text>`;
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/><text x="10" y="14" font-size="13">Throughput relative to ws with addons (idle memory: ws ÷ peer), log scale</text>${axis}${body}</svg>\n`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/><text x="10" y="16" font-size="13">Throughput relative to ws with addons (idle memory: ws ÷ peer), log scale</text>${axis}${body}</svg>\n`;
 }
 
 function esc(s) {

@@ -13,7 +13,7 @@ import { SyncZlib, syncZlibAvailable } from './zlib-sync.js';
  */
 
 export interface DeflateTuning {
-  /** Messages shorter than this (in bytes) are sent uncompressed. */
+  /** Messages shorter than this are sent uncompressed: bytes for binary data, UTF-16 units for strings (no encoding pass just to decide). */
   threshold: number;
   /** zlib compression level 0-9. */
   level: number;
@@ -141,7 +141,7 @@ export interface PerMessageDeflateOptions {
   clientNoContextTakeover?: boolean;
   serverMaxWindowBits?: number;
   clientMaxWindowBits?: number;
-  /** Messages shorter than this many bytes are sent uncompressed. Default 128. */
+  /** Messages shorter than this are sent uncompressed (bytes; string length for text). Default 128. */
   threshold?: number;
   /** zlib level 0-9. Default 1: small messages gain little from more effort. */
   level?: number;
