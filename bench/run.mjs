@@ -184,7 +184,9 @@ if (!only) {
   const { markdown, svg } = renderReport(results, machine, { reps, seconds, quick });
   writeFileSync(`${root}docs/benchmarks.md`, markdown);
   writeFileSync(`${root}docs/benchmarks.svg`, svg);
-  console.log('wrote docs/benchmarks.md and docs/benchmarks.svg');
+  // The raw medians, so that a later run can be compared with this one.
+  writeFileSync(`${root}docs/benchmarks.json`, JSON.stringify({ machine, reps, seconds, quick, results: results.map((r) => ({ id: r.id, unit: r.unit, rows: r.rows })) }, null, 1) + '\n');
+  console.log('wrote docs/benchmarks.md, docs/benchmarks.svg and docs/benchmarks.json');
 } else {
   console.log(JSON.stringify(results.map((r) => ({ id: r.id, rows: r.rows })), null, 1));
 }
