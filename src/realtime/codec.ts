@@ -1,3 +1,4 @@
+import { fromBase64, toBase64 } from './base64.js';
 import { decodeMsgpack, encodeMsgpack } from './msgpack.js';
 
 /**
@@ -30,8 +31,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
   // Look at the raw property: `value` has already been through toJSON (Buffer has one).
   const raw = (this as Record<string, unknown>)[key];
-  if (raw instanceof Uint8Array) return { [BINARY_KEY]: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') };
-  if (raw instanceof ArrayBuffer) return { [BINARY_KEY]: Buffer.from(raw).toString('base64') };
+  if (raw instanceof Uint8Array) return { [BINARY_KEY]: toBase64(raw) };
+  if (raw instanceof ArrayBuffer) return { [BINARY_KEY]: toBase64(new Uint8Array(raw)) };
   return value;
 }
 
@@ -42,8 +43,7 @@ function jsonReviver(_key: string, value: unknown): unknown {
     if (typeof b64 === 'string' && b64.length % 4 === 0 && BASE64.test(b64)) {
       let keys = 0;
       for (const _ in record) if (++keys > 1) return value;
-      // Buffer.from gives a view into its pool; copy into a Uint8Array that owns its bytes.
-      return new Uint8Array(Buffer.from(b64, 'base64'));
+      return fromBase64(b64);
     }
   }
   return value;

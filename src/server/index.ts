@@ -2,3 +2,4 @@ export { WebSocketServer } from './websocket-server.js';
 export { ServerSocket, SendStatus, type SendOptions } from './server-socket.js';
 export type { ServerOptions, ServerHandlers, VerifyResult } from './options.js';
 export type { UpgradeRequest } from './upgrade-request.js';
+export { PreparedMessage } from './prepared-message.js';

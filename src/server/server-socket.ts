@@ -87,6 +87,11 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     return this.socket.writableLength;
   }
 
+  /** True while the socket's write buffer is over its high-water mark; the drain handler fires when it empties. */
+  get needsDrain(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
   /** Sends a message: strings as text, bytes as binary (see SendOptions). */
   send(data: MessageData, options?: SendOptions): SendStatus {
     const isText = options?.binary === undefined ? typeof data === 'string' : !options.binary;

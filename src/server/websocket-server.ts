@@ -7,11 +7,8 @@ import {
   acceptDeflateOffers,
   buildErrorResponse,
   CloseCode,
-  encodeFrame,
-  Opcode,
   parseExtensions,
   PerMessageDeflate,
-  toBytes,
   type MessageData,
   validateUpgradeRequest,
   type UpgradeRequestHead,
@@ -20,6 +17,7 @@ import { readRequestHead } from './head-reader.js';
 import { Liveness } from './liveness.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerHandlers, type ServerOptions, type VerifyResult } from './options.js';
 import type { ServerCore } from './server-core.js';
+import { PreparedMessage } from './prepared-message.js';
 import { SendStatus, ServerSocket } from './server-socket.js';
 import { targetPath, type UpgradeRequest } from './upgrade-request.js';
 import { routeUpgrades } from './upgrade-router.js';
@@ -234,30 +232,10 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
    * backpressure policy applies. Returns how many connections accepted the message.
    */
   broadcast(data: MessageData, options: { binary?: boolean; compress?: boolean; except?: ServerSocket<U>; to?: Iterable<ServerSocket<U>> } = {}): number {
-    const isText = options.binary === undefined ? typeof data === 'string' : !options.binary;
-    const bytes = typeof data === 'string' ? Buffer.from(data) : toBytes(data);
-    const opcode = isText ? Opcode.Text : Opcode.Binary;
-    const compress = options.compress !== false;
-    let plain: Buffer | [Buffer, Uint8Array] | null = null;
-    let compressed: Map<string, Buffer | [Buffer, Uint8Array]> | null = null;
+    const message = new PreparedMessage(data, options);
     let accepted = 0;
     for (const ws of options.to ?? this.clients) {
-      if (ws === options.except) continue;
-      const d = ws.perMessageDeflate;
-      let status: SendStatus;
-      if (d !== null && compress && bytes.length >= d.threshold) {
-        if (d.sharedOutgoing) {
-          compressed ??= new Map();
-          let frame = compressed.get(d.outgoingKey);
-          if (frame === undefined) compressed.set(d.outgoingKey, (frame = encodeFrame(opcode, d.compress(bytes), true, true, false)));
-          status = ws.sendEncoded(frame, bytes.length);
-        } else {
-          status = ws.send(bytes, { binary: !isText });
-        }
-      } else {
-        status = ws.sendEncoded((plain ??= encodeFrame(opcode, bytes, true, false, false)), bytes.length);
-      }
-      if (status !== SendStatus.Dropped) accepted++;
+      if (ws !== options.except && message.sendTo(ws) !== SendStatus.Dropped) accepted++;
     }
     return accepted;
   }
@@ -297,8 +275,10 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
   /**
    * Graceful shutdown: stop accepting, send 1001 to every client, wait for their close
    * frames up to `timeout` ms, then drop the rest. Resolves when every connection is gone.
+   * `reason` may be a function, to tell each client something of its own (a drain's
+   * jittered reconnect delay, for example).
    */
-  async close(options: { timeout?: number; code?: number; reason?: string } = {}): Promise<void> {
+  async close(options: { timeout?: number; code?: number; reason?: string | ((ws: ServerSocket<U>) => string) } = {}): Promise<void> {
     const timeout = options.timeout ?? 5000;
     if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) throw new TypeError('timeout must be a number >= 0');
     this.closing = true;
@@ -309,7 +289,8 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
       : Promise.resolve();
     for (const socket of this.pending.keys()) socket.destroy();
     const all = [...this.clients].map((ws) => new Promise<void>((resolve) => ws.socket.once('close', () => resolve())));
-    for (const ws of this.clients) ws.close(options.code ?? CloseCode.GoingAway, options.reason ?? 'server shutting down');
+    const reason = options.reason ?? 'server shutting down';
+    for (const ws of this.clients) ws.close(options.code ?? CloseCode.GoingAway, typeof reason === 'function' ? reason(ws) : reason);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(all),

@@ -1,0 +1,274 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type ServerOptions, type ServerSocket, type UpgradeRequest, PreparedMessage } from '../server/index.js';
+import type { Adapter, AdapterLink, HistoryResult, Member, Publication, TopicPolicy } from './adapter.js';
+import { codecForSubprotocol, codecs, jsonCodec, type Codec } from './codec.js';
+import { MemoryAdapter } from './memory-adapter.js';
+import { RateLimiter } from './rate-limit.js';
+import { resolveRealtimeOptions, resolveTopicPolicy, type RealtimeServerOptions, type ResolvedRealtimeOptions } from './realtime-options.js';
+import { Session, type SessionHost } from './session.js';
+import { dispatch } from './session-dispatch.js';
+import { SubscriptionFlow } from './subscription-flow.js';
+import { TopicFanout } from './topic-fanout.js';
+import { RealtimeError } from './realtime-error.js';
+import { drainReason, ErrorCode, isName, isTopic, Msg, RealtimeClose } from './wire-protocol.js';
+
+export type EventHandler = (data: unknown, session: Session) => void;
+export type RequestHandler = (data: unknown, session: Session) => unknown;
+
+/** How often deadlines (connect timeout, token expiry) are checked, in ms. */
+const SWEEP_INTERVAL = 250;
+
+/**
+ * The realtime server: sessions authenticated by a token, topics with history and
+ * recovery, events and requests both ways, presence, all on top of a WebSocketServer.
+ * Fan-out, history and presence go through an adapter, so several servers can share them.
+ */
+export class RealtimeServer implements SessionHost {
+  readonly options: ResolvedRealtimeOptions;
+  readonly websocket: WebSocketServer<Session>;
+  readonly adapter: Adapter;
+  /** This node's sessions by id (authenticated or still connecting). */
+  readonly sessions = new Map<string, Session>();
+  /** @internal */ readonly link: AdapterLink;
+  /** @internal */ readonly fanout = new TopicFanout();
+  /** @internal */ readonly config: RealtimeServerOptions;
+  /** @internal */ readonly events = new Map<string, EventHandler>();
+  /** @internal */ readonly methods = new Map<string, RequestHandler>();
+  /** @internal */ readonly flow: SubscriptionFlow;
+  /** Sessions with a deadline: not yet connected, or with an expiring token. */
+  private readonly deadlines = new Set<Session>();
+  private sweeper: NodeJS.Timeout | null = null;
+  private draining = false;
+  readonly listening: Promise<AddressInfo> | null = null;
+
+  constructor(options: RealtimeServerOptions = {}) {
+    this.options = resolveRealtimeOptions(options);
+    this.config = options;
+    this.adapter = options.adapter ?? new MemoryAdapter();
+    const ws = options.websocket ?? {};
+    const userVerify = ws.verify;
+    const wsOptions: ServerOptions<Session> = {
+      ...ws,
+      tls: options.tls,
+      selectProtocol: (offered) => offered.find((p) => codecForSubprotocol(p) !== undefined),
+      verify: (request) => {
+        if (request.protocols.length > 0 && !request.protocols.some((p) => codecForSubprotocol(p) !== undefined)) {
+          return { status: 400, message: `unsupported subprotocol: offer ${codecs.map((c) => c.subprotocol).join(' or ')}` };
+        }
+        return userVerify ? userVerify(request) : true;
+      },
+      open: (socket, request) => this.opened(socket, request),
+      message: (socket, data) => dispatch(this, socket.data, data),
+      drain: (socket) => this.fanout.flushConflated(socket.data),
+      close: (socket, code, reason) => this.closed(socket.data, code, reason),
+    };
+    if (wsOptions.tls === undefined) delete wsOptions.tls;
+    this.websocket = new WebSocketServer<Session>(wsOptions);
+    this.link = this.adapter.attach({
+      deliver: (p) => this.fanout.deliver(p),
+      deliverPresence: (topic, joined, member) => this.fanout.deliverPresence(topic, joined, member),
+      deliverToSession: (id, event, data) => this.sessions.get(id)?.emit(event, data),
+      deliverToAll: (event, data, except) => this.deliverToAll(event, data, except),
+    });
+    this.flow = new SubscriptionFlow(this);
+    if (options.port !== undefined) {
+      this.listening = this.listen(options.port, options.host);
+      this.listening.catch(() => {});
+    }
+  }
+
+  get requestTimeout(): number {
+    return this.options.requestTimeout;
+  }
+
+  listen(port = 0, host?: string): Promise<AddressInfo> {
+    return this.websocket.listen(port, host);
+  }
+
+  address(): AddressInfo | null {
+    return this.websocket.address();
+  }
+
+  /** Takes upgrades from an http/https server (see the websocket.path option). */
+  attach(server: HttpServer): this {
+    this.websocket.attach(server);
+    return this;
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.websocket.handleUpgrade(req, socket, head);
+  }
+
+  /** Handles an event clients emit. One handler per event name. */
+  on(event: string, handler: EventHandler): this {
+    if (!isName(event)) throw new TypeError('event must be a string of 1 to 100 characters');
+    if (typeof handler !== 'function') throw new TypeError('handler must be a function');
+    this.events.set(event, handler);
+    return this;
+  }
+
+  /** Answers a request method; the handler's return value (or promise) is the reply, a thrown RealtimeError the error. */
+  handle(method: string, handler: RequestHandler): this {
+    if (!isName(method)) throw new TypeError('method must be a string of 1 to 100 characters');
+    if (typeof handler !== 'function') throw new TypeError('handler must be a function');
+    this.methods.set(method, handler);
+    return this;
+  }
+
+  /** @internal The settings of a topic. */
+  policy(topic: string): TopicPolicy {
+    return resolveTopicPolicy(topic, this.config.topics?.(topic));
+  }
+
+  /**
+   * Publishes to a topic on every node. `key` names the value a conflated topic replaces;
+   * `except` leaves out one session (the sender). Resolves with the message's offset and epoch.
+   */
+  async publish(topic: string, data: unknown, options: { key?: string; except?: Session | string } = {}): Promise<{ offset: number; epoch: string }> {
+    if (!isTopic(topic)) throw new TypeError('topic must be a string of 1 to 200 characters without control characters');
+    if (options.key !== undefined && typeof options.key !== 'string') throw new TypeError('key must be a string');
+    const except = options.except instanceof Session ? options.except.id : options.except;
+    const policy = this.policy(topic);
+    // Conflated messages always carry a key on the wire ('' for a single value): that is how clients tell the modes apart.
+    const key = policy.mode === 'conflated' ? (options.key ?? '') : undefined;
+    const p = await this.link.publish(topic, data, policy, { key, except });
+    return { offset: p.offset, epoch: p.epoch };
+  }
+
+  /** Sends an event to every session on every node, except one if given. */
+  emitAll(event: string, data?: unknown, options: { except?: Session | string } = {}): Promise<void> {
+    if (!isName(event)) throw new TypeError('event must be a string of 1 to 100 characters');
+    const except = options.except instanceof Session ? options.except.id : options.except;
+    return this.link.broadcast(event, data ?? null, except);
+  }
+
+  /** Sends an event to one session, whichever node holds it. */
+  emitTo(sessionId: string, event: string, data?: unknown): Promise<void> {
+    if (!isName(event)) throw new TypeError('event must be a string of 1 to 100 characters');
+    return this.link.sendToSession(sessionId, event, data ?? null);
+  }
+
+  /** Members of a topic with presence, across nodes. */
+  presence(topic: string): Promise<Member[]> {
+    return this.link.presence(topic);
+  }
+
+  /** A topic's history (after `since` when given). */
+  history(topic: string, since?: { epoch: string; offset: number }): Promise<HistoryResult> {
+    return this.link.history(topic, this.policy(topic), since);
+  }
+
+  subscribeSession(session: Session, topic: string): Promise<void> {
+    return this.flow.subscribe(session, topic, 0, undefined, undefined, false);
+  }
+
+  unsubscribeSession(session: Session, topic: string, notice?: [string, string]): Promise<void> {
+    return this.flow.unsubscribe(session, topic, notice);
+  }
+
+  /**
+   * Graceful drain for a deploy: stop accepting connections, then close every session
+   * with 1012 and a reconnect delay hint drawn at random between minDelay and maxDelay
+   * ms, so clients come back spread out (to another node). Resolves when all are gone.
+   */
+  async drain(options: { minDelay?: number; maxDelay?: number; timeout?: number } = {}): Promise<void> {
+    const min = options.minDelay ?? 1000;
+    const max = options.maxDelay ?? 30_000;
+    if (typeof min !== 'number' || !(min >= 0)) throw new TypeError('minDelay must be a number >= 0');
+    if (typeof max !== 'number' || !(max >= min)) throw new TypeError('maxDelay must be a number >= minDelay');
+    this.draining = true;
+    await this.websocket.close({
+      code: RealtimeClose.ServiceRestart,
+      reason: () => drainReason(min + Math.random() * (max - min)),
+      timeout: options.timeout ?? 5000,
+    });
+    await this.shutdown();
+  }
+
+  /** Closes every connection (1001) and leaves the adapter. */
+  async close(options: { timeout?: number } = {}): Promise<void> {
+    this.draining = true;
+    await this.websocket.close({ timeout: options.timeout ?? 5000 });
+    await this.shutdown();
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.sweeper = null;
+    await this.link.close();
+  }
+
+  private opened(socket: ServerSocket<Session>, request: UpgradeRequest): void {
+    const codec: Codec = codecForSubprotocol(socket.protocol) ?? jsonCodec;
+    const session = new Session(socket, request, codec, this);
+    socket.data = session;
+    this.sessions.set(session.id, session);
+    const r = this.options.rateLimit;
+    if (r !== null) session.limiter = new RateLimiter(r.messages, r.bytes, r.burst, Date.now());
+    session.expiresAt = Date.now() + this.options.connectTimeout;
+    this.watch(session);
+  }
+
+  /** @internal Tracks a session's deadline (connect timeout or token expiry). */
+  watch(session: Session): void {
+    if (session.expiresAt === undefined) {
+      this.deadlines.delete(session);
+      return;
+    }
+    this.deadlines.add(session);
+    if (this.sweeper === null && !this.draining) {
+      this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL);
+      this.sweeper.unref();
+    }
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const s of this.deadlines) {
+      if (s.expiresAt === undefined || s.expiresAt > now) continue;
+      this.deadlines.delete(s);
+      if (!s.authenticated) s.close(RealtimeClose.ConnectTimeout, 'no connect message in time');
+      else s.close(RealtimeClose.TokenExpired, 'token expired');
+    }
+    if (this.deadlines.size === 0 && this.sweeper !== null) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
+  }
+
+  private closed(session: Session, code: number, reason: string): void {
+    this.sessions.delete(session.id);
+    this.deadlines.delete(session);
+    session.requests.rejectAll(() => new RealtimeError(ErrorCode.Disconnected, 'the session closed'));
+    for (const topic of [...session.subscriptions.keys()]) void this.flow.unsubscribe(session, topic).catch((err) => this.reportError(err, session));
+    session.conflated = null;
+    if (session.authenticated) {
+      try {
+        this.config.onDisconnect?.(session, code, reason);
+      } catch (err) {
+        this.reportError(err, session);
+      }
+    }
+  }
+
+  private deliverToAll(event: string, data: unknown, except: string | undefined): void {
+    let asJson: PreparedMessage | null = null;
+    let asMsgpack: PreparedMessage | null = null;
+    const message = [Msg.Event, event, data];
+    for (const s of this.sessions.values()) {
+      if (!s.authenticated || s.id === except) continue;
+      if (s.codec === jsonCodec) (asJson ??= new PreparedMessage(jsonCodec.encode(message))).sendTo(s.socket);
+      else (asMsgpack ??= new PreparedMessage(s.codec.encode(message), { binary: true })).sendTo(s.socket);
+    }
+  }
+
+  /** @internal */
+  reportError(err: unknown, session: Session | undefined): void {
+    if (this.config.onError) this.config.onError(err, session);
+    else console.error('tether realtime:', err);
+  }
+}
+
+export type { Publication };

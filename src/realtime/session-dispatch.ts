@@ -1,0 +1,196 @@
+import { CloseCode } from '../protocol/index.js';
+import { CodecError } from './codec.js';
+import type { RealtimeServer } from './realtime-server.js';
+import { errorPayload, RealtimeError } from './realtime-error.js';
+import type { AuthResult } from './realtime-options.js';
+import type { Session } from './session.js';
+import { ErrorCode, isId, isName, isRecord, isTopic, Msg, RealtimeClose } from './wire-protocol.js';
+
+/** A session refused this many messages in a row over its rate limit is closed (4029). */
+const MAX_REFUSED = 100;
+
+/** Reads one incoming message of a session and acts on it. */
+export function dispatch(server: RealtimeServer, s: Session, data: string | Buffer): void {
+  if (s.limiter !== null && !s.limiter.take(data.length, Date.now())) return refuse(s, data);
+  s.refused = 0;
+  let m: unknown;
+  try {
+    m = s.codec.decode(data);
+  } catch (err) {
+    return s.close(CloseCode.InvalidPayload, err instanceof CodecError ? 'undecodable message' : 'bad message');
+  }
+  if (!Array.isArray(m) || typeof m[0] !== 'number') return bad(s, 'a message must be an array starting with its type');
+  if (!s.authenticated) {
+    if (m[0] !== Msg.Connect || s.connecting) return bad(s, s.connecting ? 'wait for connected' : 'the first message must be connect');
+    void connect(server, s, m).catch((err) => server.reportError(err, s));
+    return;
+  }
+  switch (m[0]) {
+    case Msg.Event: {
+      const [, event, payload] = m;
+      if (!isName(event)) return bad(s, 'event: bad name');
+      const handler = server.events.get(event);
+      if (handler === undefined) return;
+      try {
+        handler(payload, s);
+      } catch (err) {
+        server.reportError(err, s);
+      }
+      return;
+    }
+    case Msg.Request: {
+      const [, id, method, payload] = m;
+      if (!isId(id) || !isName(method)) return bad(s, 'request: bad id or method');
+      const handler = server.methods.get(method);
+      if (handler === undefined) return s.sendError(id, ErrorCode.NotFound, `no method ${method}`);
+      return answer(server, s, id, () => handler(payload, s));
+    }
+    case Msg.Reply: {
+      if (!isId(m[1])) return bad(s, 'reply: bad id');
+      s.requests.resolve(m[1], m[2]);
+      return;
+    }
+    case Msg.Error: {
+      const [, id, code, message] = m;
+      if (!isId(id) || typeof code !== 'string' || typeof message !== 'string') return bad(s, 'error: bad fields');
+      s.requests.reject(id, new RealtimeError(code, message));
+      return;
+    }
+    case Msg.Ping:
+      s.send([Msg.Pong, m[1] ?? 0]);
+      return;
+    case Msg.Subscribe: {
+      const [, id, topic, opts] = m;
+      if (!isId(id) || !isTopic(topic) || (opts !== undefined && opts !== null && !isRecord(opts))) return bad(s, 'subscribe: bad id, topic or options');
+      const o = (opts ?? {}) as Record<string, unknown>;
+      let since: { epoch: string; offset: number } | undefined;
+      if (o.since !== undefined && o.since !== null) {
+        const v = o.since;
+        if (!Array.isArray(v) || typeof v[0] !== 'string' || !Number.isSafeInteger(v[1]) || (v[1] as number) < 0) return bad(s, 'subscribe: since must be [epoch, offset]');
+        since = { epoch: v[0], offset: v[1] as number };
+      }
+      void server.flow.subscribe(s, topic, id, since, o.info, true).catch((err) => server.reportError(err, s));
+      return;
+    }
+    case Msg.Unsubscribe: {
+      const [, id, topic] = m;
+      if (!isId(id) || !isTopic(topic)) return bad(s, 'unsubscribe: bad id or topic');
+      answer(server, s, id, () => server.flow.unsubscribe(s, topic).then(() => null));
+      return;
+    }
+    case Msg.Publish: {
+      const [, id, topic, payload, opts] = m;
+      if (!isId(id) || !isTopic(topic) || (opts !== undefined && opts !== null && !isRecord(opts))) return bad(s, 'publish: bad id, topic or options');
+      const o = (opts ?? {}) as Record<string, unknown>;
+      if (o.key !== undefined && o.key !== null && typeof o.key !== 'string') return bad(s, 'publish: key must be a string');
+      answer(server, s, id, async () => {
+        const allow = server.config.authorize?.publish;
+        if (allow === undefined) throw new RealtimeError(ErrorCode.Forbidden, 'clients may not publish on this server');
+        if (!(await allow(s, topic))) throw new RealtimeError(ErrorCode.Forbidden, `not allowed to publish to ${topic}`);
+        const key = typeof o.key === 'string' ? o.key : undefined;
+        const r = await server.publish(topic, payload, { key, except: o.exceptSelf === true ? s : undefined });
+        return { offset: r.offset };
+      });
+      return;
+    }
+    case Msg.PresenceQuery: {
+      const [, id, topic] = m;
+      if (!isId(id) || !isTopic(topic)) return bad(s, 'presence: bad id or topic');
+      answer(server, s, id, async () => {
+        const sub = s.subscriptions.get(topic);
+        if (sub === undefined) throw new RealtimeError(ErrorCode.Forbidden, `subscribe to ${topic} to see its presence`);
+        if (!sub.policy.presence) throw new RealtimeError(ErrorCode.BadRequest, `${topic} has no presence`);
+        return (await server.presence(topic)).map((p) => [p.sessionId, p.info ?? null]);
+      });
+      return;
+    }
+    case Msg.Refresh: {
+      const [, id, token] = m;
+      if (!isId(id)) return bad(s, 'refresh: bad id');
+      answer(server, s, id, async () => {
+        const auth = await authenticate(server, s, token, true);
+        if (auth === false) throw new RealtimeError(ErrorCode.Unauthorized, 'token refused');
+        apply(server, s, auth, true);
+        return { expiresAt: s.expiresAt ?? null };
+      });
+      return;
+    }
+    default:
+      return bad(s, `unknown message type ${String(m[0])}`);
+  }
+}
+
+function bad(s: Session, why: string): void {
+  s.close(RealtimeClose.BadMessage, why.slice(0, 120));
+}
+
+/** Over the rate limit: answer requests with rate_limited, others with an error of id 0; close persistent offenders. */
+function refuse(s: Session, data: string | Buffer): void {
+  if (++s.refused > MAX_REFUSED) return s.close(RealtimeClose.RateLimited, 'rate limit exceeded');
+  let id = 0;
+  try {
+    const m = s.codec.decode(data);
+    if (Array.isArray(m) && (m[0] === Msg.Request || m[0] === Msg.Publish || m[0] === Msg.Subscribe) && isId(m[1])) id = m[1];
+  } catch {
+    // Undecodable and over the limit: the error of id 0 says enough.
+  }
+  s.sendError(id, ErrorCode.RateLimited, 'rate limit exceeded: message refused');
+}
+
+/** Runs a request's handler and sends its reply or error. */
+function answer(server: RealtimeServer, s: Session, id: number, run: () => unknown): void {
+  let result: unknown;
+  try {
+    result = run();
+  } catch (err) {
+    return failed(server, s, id, err);
+  }
+  if (result instanceof Promise) {
+    result.then(
+      (v) => s.send([Msg.Reply, id, v ?? null]),
+      (err) => failed(server, s, id, err),
+    );
+  } else {
+    s.send([Msg.Reply, id, result ?? null]);
+  }
+}
+
+function failed(server: RealtimeServer, s: Session, id: number, err: unknown): void {
+  if (!(err instanceof RealtimeError)) server.reportError(err, s);
+  const [code, message] = errorPayload(err);
+  s.sendError(id, code, message);
+}
+
+async function authenticate(server: RealtimeServer, s: Session, token: unknown, refresh: boolean): Promise<AuthResult | false> {
+  const hook = server.config.authenticate;
+  if (hook === undefined) return {};
+  try {
+    return await hook(token, refresh ? { request: s.upgradeRequest, session: s } : { request: s.upgradeRequest });
+  } catch (err) {
+    if (err instanceof RealtimeError) return false;
+    server.reportError(err, s);
+    return false;
+  }
+}
+
+function apply(server: RealtimeServer, s: Session, auth: AuthResult, refresh: boolean): void {
+  if (!refresh || 'user' in auth) s.user = auth.user;
+  if (!refresh || 'info' in auth) s.info = auth.info;
+  s.expiresAt = typeof auth.expiresAt === 'number' ? auth.expiresAt : undefined;
+  server.watch(s);
+}
+
+async function connect(server: RealtimeServer, s: Session, m: unknown[]): Promise<void> {
+  s.connecting = true;
+  const auth = await authenticate(server, s, m[1], false);
+  if (!s.open) return;
+  if (auth === false || typeof auth !== 'object' || auth === null) return s.close(RealtimeClose.Unauthorized, 'unauthorized');
+  s.authenticated = true;
+  apply(server, s, auth, false);
+  s.send([Msg.Connected, s.id, { heartbeat: server.options.heartbeatInterval, expiresAt: s.expiresAt ?? null }]);
+  try {
+    server.config.onConnect?.(s);
+  } catch (err) {
+    server.reportError(err, s);
+  }
+}

@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import type { ServerSocket, UpgradeRequest } from '../server/index.js';
+import type { Publication, TopicPolicy } from './adapter.js';
+import type { Codec } from './codec.js';
+import { PendingRequests } from './pending-requests.js';
+import type { RateLimiter } from './rate-limit.js';
+import { RealtimeError } from './realtime-error.js';
+import { ErrorCode, isName, Msg } from './wire-protocol.js';
+
+/** What a session's node does for it (implemented by RealtimeServer). */
+export interface SessionHost {
+  readonly requestTimeout: number;
+  subscribeSession(session: Session, topic: string): Promise<void>;
+  unsubscribeSession(session: Session, topic: string, notice?: [string, string]): Promise<void>;
+}
+
+/** A presence change waiting, like publications, for a subscription to become live. */
+export type Buffered = Publication | { presence: true; joined: boolean; sessionId: string; info: unknown };
+
+/** One topic a session is subscribed to. */
+export interface SessionSubscription {
+  topic: string;
+  policy: TopicPolicy;
+  /** Presence info of this subscription (the client's, or the session's). */
+  info: unknown;
+  /** While history is being read: what arrived meanwhile, sent after it. null once live. */
+  buffer: Buffered[] | null;
+}
+
+/**
+ * One authenticated client connection of the realtime server. Its socket's `data` points
+ * back to it.
+ */
+export class Session {
+  readonly id = randomBytes(12).toString('base64url');
+  /** Private user data from authenticate. */
+  user: unknown = undefined;
+  /** Public presence info from authenticate. */
+  info: unknown = undefined;
+  /** Token expiry (ms since 1970), if authenticate gave one. */
+  expiresAt: number | undefined = undefined;
+  /** Free slot for the application. */
+  data: unknown = undefined;
+  /** @internal */ authenticated = false;
+  /** @internal set once Connect was received (authentication may still be running). */ connecting = false;
+  /** @internal */ readonly subscriptions = new Map<string, SessionSubscription>();
+  /** @internal requests this server sent to the client. */ readonly requests = new PendingRequests();
+  /** @internal latest undelivered publication per topic and key while the socket is congested. */
+  conflated: Map<string, Map<string, Publication>> | null = null;
+  /** @internal */ limiter: RateLimiter | null = null;
+  /** @internal refused messages in a row, for closing persistent offenders. */ refused = 0;
+
+  constructor(
+    /** @internal */ readonly socket: ServerSocket<Session>,
+    /** The opening handshake (headers, address, query). */
+    readonly upgradeRequest: UpgradeRequest,
+    readonly codec: Codec,
+    /** @internal */ readonly host: SessionHost,
+  ) {}
+
+  /** Whether the connection is still open. */
+  get open(): boolean {
+    return this.socket.readyState === 1;
+  }
+
+  /** Topics this session is subscribed to. */
+  get topics(): string[] {
+    return [...this.subscriptions.keys()];
+  }
+
+  /** Sends an event to this session's client. */
+  emit(event: string, data?: unknown): boolean {
+    if (!isName(event)) throw new TypeError('event must be a string of 1 to 100 characters');
+    return this.send([Msg.Event, event, data ?? null]);
+  }
+
+  /** Asks the client; resolves with its handler's answer or rejects with a RealtimeError (timeout, not_found...). */
+  request(method: string, data?: unknown, options: { timeout?: number } = {}): Promise<unknown> {
+    if (!isName(method)) throw new TypeError('method must be a string of 1 to 100 characters');
+    if (!this.open) return Promise.reject(new RealtimeError(ErrorCode.Disconnected, 'the session is closed'));
+    const { id, result } = this.requests.open(options.timeout ?? this.host.requestTimeout, `request ${method}`);
+    this.send([Msg.Request, id, method, data ?? null]);
+    return result;
+  }
+
+  /** Subscribes the session from the server side (no authorization hook). */
+  subscribe(topic: string): Promise<void> {
+    return this.host.subscribeSession(this, topic);
+  }
+
+  /** Ends a subscription from the server side; the client is told with an Unsubscribed message. */
+  unsubscribe(topic: string, reason = 'unsubscribed by the server'): Promise<void> {
+    return this.host.unsubscribeSession(this, topic, ['unsubscribed', reason]);
+  }
+
+  /** Closes the connection with a WebSocket close code. */
+  close(code = 1000, reason = ''): void {
+    this.socket.close(code, reason);
+  }
+
+  /** @internal Encodes and sends one protocol message. */
+  send(message: unknown[]): boolean {
+    if (!this.open) return false;
+    return this.socket.send(this.codec.encode(message) as string | Uint8Array) !== 2;
+  }
+
+  /** @internal */
+  sendError(id: number, code: string, message: string): void {
+    this.send([Msg.Error, id, code, message]);
+  }
+
+  /** @internal Sends one publication on its own (history, recovery, conflation). */
+  sendPublication(p: Publication): void {
+    if (p.except === this.id) this.send([Msg.Skip, p.topic, p.offset]);
+    else this.send(publicationMessage(p));
+  }
+}
+
+/** The wire form of a publication. */
+export function publicationMessage(p: Publication): unknown[] {
+  return p.key === undefined ? [Msg.Publication, p.topic, p.data ?? null, p.offset] : [Msg.Publication, p.topic, p.data ?? null, p.offset, p.key];
+}

@@ -1,0 +1,104 @@
+import { PreparedMessage } from '../server/index.js';
+import type { Member, Publication, TopicPolicy } from './adapter.js';
+import { jsonCodec } from './codec.js';
+import { publicationMessage, type Session, type SessionSubscription } from './session.js';
+import { Msg } from './wire-protocol.js';
+
+interface LocalTopic {
+  policy: TopicPolicy;
+  members: Map<Session, SessionSubscription>;
+}
+
+/**
+ * This node's subscribers per topic, and the fan-out of what the adapter delivers: each
+ * message is encoded once per codec and framed once (PreparedMessage), and the same bytes
+ * go to every subscriber. Subscribers still reading history get it buffered. On conflated
+ * topics a congested subscriber is skipped and only the latest message per key is kept for
+ * it, sent when its socket drains.
+ */
+export class TopicFanout {
+  private readonly topics = new Map<string, LocalTopic>();
+
+  /** Adds a subscriber; true when it is the topic's first on this node (the node must listen). */
+  add(session: Session, sub: SessionSubscription): boolean {
+    let t = this.topics.get(sub.topic);
+    const first = t === undefined;
+    if (t === undefined) this.topics.set(sub.topic, (t = { policy: sub.policy, members: new Map() }));
+    t.members.set(session, sub);
+    return first;
+  }
+
+  /** Removes a subscriber; true when it was the topic's last on this node (the node may stop listening). */
+  remove(session: Session, topic: string): boolean {
+    const t = this.topics.get(topic);
+    if (t === undefined || !t.members.delete(session)) return false;
+    session.conflated?.delete(topic);
+    if (t.members.size > 0) return false;
+    this.topics.delete(topic);
+    return true;
+  }
+
+  has(topic: string): boolean {
+    return this.topics.has(topic);
+  }
+
+  /** Number of local subscribers of a topic. */
+  count(topic: string): number {
+    return this.topics.get(topic)?.members.size ?? 0;
+  }
+
+  deliver(pub: Publication): void {
+    const t = this.topics.get(pub.topic);
+    if (t === undefined) return;
+    const conflated = t.policy.mode === 'conflated';
+    let asJson: PreparedMessage | null = null;
+    let asMsgpack: PreparedMessage | null = null;
+    for (const [s, sub] of t.members) {
+      if (sub.buffer !== null) {
+        sub.buffer.push(pub);
+      } else if (s.id === pub.except) {
+        s.send([Msg.Skip, pub.topic, pub.offset]);
+      } else if (conflated && (s.conflated?.has(pub.topic) || s.socket.needsDrain)) {
+        stash(s, pub);
+      } else if (s.codec === jsonCodec) {
+        (asJson ??= new PreparedMessage(jsonCodec.encode(publicationMessage(pub)))).sendTo(s.socket);
+      } else {
+        (asMsgpack ??= new PreparedMessage(s.codec.encode(publicationMessage(pub)), { binary: true })).sendTo(s.socket);
+      }
+    }
+  }
+
+  deliverPresence(topic: string, joined: boolean, member: Member): void {
+    const t = this.topics.get(topic);
+    if (t === undefined || !t.policy.presence) return;
+    const message = [Msg.Presence, topic, joined ? 1 : 0, member.sessionId, member.info ?? null];
+    for (const [s, sub] of t.members) {
+      if (s.id === member.sessionId) continue;
+      if (sub.buffer !== null) sub.buffer.push({ presence: true, joined, sessionId: member.sessionId, info: member.info });
+      else s.send(message);
+    }
+  }
+
+  /** The session's socket drained: send what conflation kept for it, oldest first, until it congests again. */
+  flushConflated(s: Session): void {
+    const pending = s.conflated;
+    if (pending === null) return;
+    for (const [topic, byKey] of pending) {
+      const list = [...byKey.values()].sort((a, b) => a.offset - b.offset);
+      for (const p of list) {
+        if (s.socket.needsDrain) return;
+        byKey.delete(p.key ?? '');
+        s.sendPublication(p);
+      }
+      pending.delete(topic);
+    }
+    s.conflated = null;
+  }
+}
+
+function stash(s: Session, pub: Publication): void {
+  const pending = (s.conflated ??= new Map());
+  let byKey = pending.get(pub.topic);
+  if (byKey === undefined) pending.set(pub.topic, (byKey = new Map()));
+  byKey.set(pub.key ?? '', pub);
+}
