@@ -48,6 +48,15 @@ export class PendingRequests {
     return p !== undefined;
   }
 
+  has(id: number): boolean {
+    return this.table.has(id);
+  }
+
+  /** Fails the outstanding requests whose id passes the test. */
+  rejectWhere(test: (id: number) => boolean, make: () => Error): void {
+    for (const id of [...this.table.keys()]) if (test(id)) this.reject(id, make());
+  }
+
   /** Fails every outstanding request (the connection is gone). */
   rejectAll(make: () => Error): void {
     const all = [...this.table.values()];

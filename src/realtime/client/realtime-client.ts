@@ -1,0 +1,441 @@
+import { codecForSubprotocol, jsonCodec, msgpackCodec, type Codec } from '../codec.js';
+import { PendingRequests } from '../pending-requests.js';
+import { errorPayload, RealtimeError } from '../realtime-error.js';
+import { ErrorCode, isId, isName, isTopic, Msg, parseDrainReason, RealtimeClose } from '../wire-protocol.js';
+import { Subscription, type PresenceMember, type SubscriptionOwner } from './client-subscription.js';
+import { backoffDelay, Listeners } from './listeners.js';
+import { resolveClientOptions, type RealtimeClientOptions, type ResolvedClientOptions, type WebSocketLike } from './client-options.js';
+
+export type ClientState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+export interface StateChange {
+  state: ClientState;
+  /** disconnected/closed: the WebSocket close code and reason. */
+  code?: number;
+  reason?: string;
+  /** disconnected: ms until the next attempt. */
+  delay?: number;
+}
+
+/**
+ * The realtime client, one source for Node and browsers. It keeps a session alive across
+ * connections: reconnects with exponential backoff and full jitter (or the server's drain
+ * hint), detects dead connections with an application heartbeat, queues what is sent while
+ * offline (bounded), resubscribes with recovery, and refreshes its token before it expires.
+ */
+export class RealtimeClient implements SubscriptionOwner {
+  state: ClientState = 'idle';
+  /** The server's id for the current session ('' when not connected). */
+  sessionId = '';
+  readonly url: string;
+  readonly codec: Codec;
+  private readonly o: ResolvedClientOptions;
+  private ws: WebSocketLike | null = null;
+  private readonly subs = new Map<string, Subscription>();
+  private readonly requests = new PendingRequests();
+  /** Requests waiting for a connection, by id: the request rejects if it times out while queued. */
+  private queue: Array<{ message: unknown[]; id: number }> = [];
+  private readonly events = new Map<string, Listeners<(data: unknown) => void>>();
+  private readonly methods = new Map<string, (data: unknown) => unknown>();
+  private readonly stateListeners = new Listeners<(change: StateChange) => void>();
+  private readonly errorListeners = new Listeners<(err: Error) => void>();
+  private readonly publicationListeners = new Listeners<(topic: string, data: unknown, offset: number) => void>();
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastHeard = 0;
+  private heartbeatInterval = 0;
+  private pingCount = 0;
+
+  constructor(url: string, options: RealtimeClientOptions = {}) {
+    this.o = resolveClientOptions(options);
+    this.url = url;
+    this.codec = this.o.codec === 'msgpack' ? msgpackCodec : jsonCodec;
+    if (this.o.autoConnect) this.connect();
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------
+
+  /** Starts connecting (again, after close()). */
+  connect(): void {
+    if (this.state === 'connecting' || this.state === 'connected') return;
+    this.clearRetry();
+    this.open();
+  }
+
+  /** Closes for good: no reconnection; queued and pending requests fail with `disconnected`. */
+  close(): void {
+    this.clearRetry();
+    const ws = this.ws;
+    this.drop();
+    if (ws !== null) ws.close(1000, 'client closed');
+    this.failQueue(ErrorCode.Disconnected, 'the client was closed');
+    this.setState({ state: 'closed', code: 1000, reason: 'client closed' });
+  }
+
+  onState(fn: (change: StateChange) => void): () => void {
+    return this.stateListeners.add(fn);
+  }
+
+  /** Errors not tied to a call: refused connects, rate limits on events, broken messages. */
+  onError(fn: (err: Error) => void): () => void {
+    return this.errorListeners.add(fn);
+  }
+
+  /** Publications of topics this client did not subscribe to itself (the server subscribed it). */
+  onPublication(fn: (topic: string, data: unknown, offset: number) => void): () => void {
+    return this.publicationListeners.add(fn);
+  }
+
+  // ---- events and requests -------------------------------------------------------
+
+  /** Listens to an event the server emits. */
+  on(event: string, fn: (data: unknown) => void): () => void {
+    let l = this.events.get(event);
+    if (l === undefined) this.events.set(event, (l = new Listeners()));
+    return l.add(fn);
+  }
+
+  /** Answers requests the server sends (one handler per method). */
+  handle(method: string, fn: (data: unknown) => unknown): void {
+    if (typeof fn !== 'function') throw new TypeError('handler must be a function');
+    this.methods.set(method, fn);
+  }
+
+  /** Sends an event; queued while offline. Throws a RealtimeError `queue_full` when the offline queue is full. */
+  emit(event: string, data?: unknown): void {
+    if (!isName(event)) throw new TypeError('event must be a string of 1 to 100 characters');
+    this.sendOrQueue([Msg.Event, event, data ?? null], 0);
+  }
+
+  /** Calls a server method; rejects with a RealtimeError (its code, or `timeout`, `disconnected`, `queue_full`). */
+  request(method: string, data?: unknown, options: { timeout?: number } = {}): Promise<unknown> {
+    if (!isName(method)) throw new TypeError('method must be a string of 1 to 100 characters');
+    return this.call((id) => [Msg.Request, id, method, data ?? null], options.timeout, `request ${method}`);
+  }
+
+  /** Publishes to a topic (the server must allow it); resolves with the message's offset. */
+  publish(topic: string, data: unknown, options: { key?: string; exceptSelf?: boolean; timeout?: number } = {}): Promise<{ offset: number }> {
+    if (!isTopic(topic)) throw new TypeError('topic must be a string of 1 to 200 characters without control characters');
+    const opts: Record<string, unknown> = {};
+    if (options.key !== undefined) opts.key = options.key;
+    if (options.exceptSelf) opts.exceptSelf = true;
+    return this.call((id) => [Msg.Publish, id, topic, data ?? null, opts], options.timeout, `publish to ${topic}`) as Promise<{ offset: number }>;
+  }
+
+  /** Subscribes to a topic (or returns the existing subscription). `info` is this client's presence info. */
+  subscribe(topic: string, options: { info?: unknown } = {}): Subscription {
+    if (!isTopic(topic)) throw new TypeError('topic must be a string of 1 to 200 characters without control characters');
+    let sub = this.subs.get(topic);
+    if (sub !== undefined) return sub;
+    sub = new Subscription(topic, options.info, this);
+    this.subs.set(topic, sub);
+    if (this.state === 'connected') this.sendSubscribe(sub);
+    return sub;
+  }
+
+  /** The client's subscription to a topic, if any. */
+  subscription(topic: string): Subscription | undefined {
+    return this.subs.get(topic);
+  }
+
+  // ---- SubscriptionOwner ---------------------------------------------------------
+
+  /** @internal */
+  sendSubscribe(sub: Subscription): void {
+    const since = sub.since();
+    const opts: Record<string, unknown> = {};
+    if (since !== undefined) opts.since = since;
+    if (sub.info !== undefined) opts.info = sub.info;
+    const { id, result } = this.requests.open(this.o.requestTimeout, `subscribe to ${sub.topic}`);
+    sub.pendingId = id;
+    this.transmit([Msg.Subscribe, id, sub.topic, opts]);
+    result.then(
+      (reply) => {
+        if (sub.pendingId !== id) return;
+        sub.pendingId = 0;
+        sub.subscribed((reply ?? {}) as Record<string, unknown>, since !== undefined);
+      },
+      (err: Error) => {
+        if (sub.pendingId !== id) return;
+        sub.pendingId = 0;
+        if ((err as RealtimeError).code === ErrorCode.Disconnected) return; // Resubscribed on reconnect.
+        if (sub.state === 'subscribing') this.subs.delete(sub.topic);
+        sub.failed(err);
+      },
+    );
+  }
+
+  /** @internal */
+  async sendUnsubscribe(sub: Subscription): Promise<void> {
+    if (this.subs.get(sub.topic) === sub) this.subs.delete(sub.topic);
+    sub.pendingId = 0;
+    if (this.state !== 'connected') return; // Not resubscribed on reconnect: nothing to tell the server.
+    await this.call((id) => [Msg.Unsubscribe, id, sub.topic], undefined, `unsubscribe from ${sub.topic}`);
+  }
+
+  /** @internal */
+  async queryPresence(topic: string): Promise<PresenceMember[]> {
+    const list = await this.call((id) => [Msg.PresenceQuery, id, topic], undefined, `presence of ${topic}`);
+    return (Array.isArray(list) ? list : []).map((m: unknown[]) => ({ sessionId: String(m[0]), info: m[1] }));
+  }
+
+  // ---- connection ----------------------------------------------------------------
+
+  private open(): void {
+    this.setState({ state: 'connecting' });
+    let ws: WebSocketLike;
+    try {
+      ws = new this.o.WebSocket(this.url, [this.codec.subprotocol], ...(this.o.webSocketOptions === undefined ? [] : [this.o.webSocketOptions]));
+    } catch (err) {
+      this.errorListeners.emit(err as Error);
+      return this.scheduleReconnect(1006, 'could not open');
+    }
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onopen = () => {
+      if (this.ws !== ws) return;
+      void this.sendConnect(ws);
+    };
+    ws.onmessage = (ev: { data: unknown }) => {
+      if (this.ws !== ws) return;
+      this.lastHeard = Date.now();
+      this.receive(ev.data);
+    };
+    ws.onclose = (ev: { code: number; reason: string }) => {
+      if (this.ws !== ws) return;
+      this.lost(ev.code, ev.reason);
+    };
+    ws.onerror = () => {};
+    // Bounded: no Connected within connectTimeout means this attempt failed.
+    this.lastHeard = Date.now();
+    this.armHeartbeat(this.o.connectTimeout);
+  }
+
+  private async sendConnect(ws: WebSocketLike): Promise<void> {
+    let token: unknown;
+    try {
+      token = typeof this.o.token === 'function' ? await (this.o.token as () => unknown)() : this.o.token;
+    } catch (err) {
+      this.errorListeners.emit(err as Error);
+      if (this.ws === ws) ws.close(1000, 'no token');
+      return;
+    }
+    if (this.ws === ws) ws.send(this.codec.encode([Msg.Connect, token ?? null, {}]) as string);
+  }
+
+  private receive(raw: unknown): void {
+    let m: unknown;
+    try {
+      m = this.codec.decode(typeof raw === 'string' ? raw : new Uint8Array(raw as ArrayBuffer));
+    } catch (err) {
+      return this.errorListeners.emit(err as Error);
+    }
+    if (!Array.isArray(m)) return;
+    switch (m[0]) {
+      case Msg.Publication:
+      case Msg.Skip: {
+        const skip = m[0] === Msg.Skip;
+        const [, topic, a, b, key] = m;
+        const offset = (skip ? a : b) as number;
+        const sub = this.subs.get(topic as string);
+        if (sub === undefined) {
+          if (!skip) this.publicationListeners.emit(topic as string, a, offset);
+          return;
+        }
+        if (sub.receive(offset, skip ? undefined : a, typeof key === 'string' ? key : undefined, skip)) {
+          sub.resyncing = true;
+          this.sendSubscribe(sub);
+        }
+        return;
+      }
+      case Msg.Event:
+        this.events.get(m[1] as string)?.emit(m[2]);
+        return;
+      case Msg.Reply:
+        this.requests.resolve(m[1] as number, m[2]);
+        return;
+      case Msg.Error: {
+        const err = new RealtimeError(String(m[2]), String(m[3]));
+        if (m[1] === 0 || !this.requests.reject(m[1] as number, err)) this.errorListeners.emit(err);
+        return;
+      }
+      case Msg.Request:
+        return this.answer(m[1], m[2], m[3]);
+      case Msg.Presence:
+        this.subs.get(m[1] as string)?.presenceChanged(m[2] === 1, String(m[3]), m[4]);
+        return;
+      case Msg.Unsubscribed: {
+        const sub = this.subs.get(m[1] as string);
+        if (sub === undefined) return;
+        this.subs.delete(sub.topic);
+        sub.ended(String(m[3]));
+        return;
+      }
+      case Msg.Connected:
+        return this.connected(String(m[1]), (m[2] ?? {}) as Record<string, unknown>);
+      default:
+        return; // Pong, Subscribed and future types: liveness was noted already.
+    }
+  }
+
+  private answer(id: unknown, method: unknown, data: unknown): void {
+    if (!isId(id)) return;
+    const fn = this.methods.get(method as string);
+    if (fn === undefined) return this.transmit([Msg.Error, id, ErrorCode.NotFound, `no method ${String(method)}`]);
+    const fail = (err: unknown): void => {
+      const [code, message] = errorPayload(err);
+      this.transmit([Msg.Error, id, code, message]);
+    };
+    try {
+      Promise.resolve(fn(data)).then((v) => this.transmit([Msg.Reply, id, v ?? null]), fail);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  private connected(sessionId: string, info: Record<string, unknown>): void {
+    this.sessionId = sessionId;
+    this.attempt = 0;
+    this.setState({ state: 'connected' });
+    this.heartbeatInterval = typeof info.heartbeat === 'number' && info.heartbeat > 0 ? info.heartbeat : 25_000;
+    this.armHeartbeat(this.heartbeatInterval);
+    this.scheduleRefresh(typeof info.expiresAt === 'number' ? info.expiresAt : null);
+    for (const sub of this.subs.values()) this.sendSubscribe(sub);
+    const queued = this.queue;
+    this.queue = [];
+    for (const q of queued) if (q.id === 0 || this.requests.has(q.id)) this.transmit(q.message);
+  }
+
+  /** The connection is gone: fail in-flight requests, then reconnect unless told not to. */
+  private lost(code: number, reason: string): void {
+    this.drop();
+    if (code === RealtimeClose.Unauthorized) {
+      this.errorListeners.emit(new RealtimeError(ErrorCode.Unauthorized, reason || 'unauthorized'));
+      this.failQueue(ErrorCode.Unauthorized, 'the server refused the token');
+      return this.setState({ state: 'closed', code, reason });
+    }
+    if (!this.o.reconnect) {
+      this.failQueue(ErrorCode.Disconnected, 'the connection closed');
+      return this.setState({ state: 'closed', code, reason });
+    }
+    this.scheduleReconnect(code, reason);
+  }
+
+  private scheduleReconnect(code: number, reason: string): void {
+    const hint = code === RealtimeClose.ServiceRestart ? parseDrainReason(reason) : undefined;
+    const r = this.o.reconnect || { minDelay: 500, maxDelay: 30_000, factor: 2 };
+    const delay = hint ?? backoffDelay(this.attempt++, r.minDelay, r.maxDelay, r.factor);
+    this.setState({ state: 'disconnected', code, reason, delay });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.open();
+    }, delay);
+  }
+
+  /** Forgets the current WebSocket and what was in flight on it. */
+  private drop(): void {
+    const ws = this.ws;
+    this.ws = null;
+    this.sessionId = '';
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
+    this.heartbeatTimer = this.refreshTimer = null;
+    // Requests already sent may or may not have run on the server: they fail rather than run twice.
+    const queuedIds = new Set(this.queue.map((q) => q.id));
+    this.requests.rejectWhere((id) => !queuedIds.has(id), () => new RealtimeError(ErrorCode.Disconnected, 'the connection was lost'));
+    if (ws !== null) {
+      ws.onopen = ws.onmessage = ws.onclose = null;
+      ws.onerror = null;
+      if (ws.readyState === 0 || ws.readyState === 1) {
+        try {
+          ws.close(4000, 'connection dropped');
+        } catch {
+          // Already closing.
+        }
+      }
+    }
+  }
+
+  /** One timer: heartbeats while connected, the connect deadline before. */
+  private armHeartbeat(interval: number): void {
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    const connecting = this.state !== 'connected';
+    const timeout = connecting ? this.o.connectTimeout : interval + this.o.heartbeatTimeout;
+    this.heartbeatTimer = setInterval(() => {
+      if (Date.now() - this.lastHeard >= timeout) {
+        this.lost(4000, connecting ? 'connect timed out' : 'heartbeat timed out');
+        return;
+      }
+      if (!connecting) this.transmit([Msg.Ping, ++this.pingCount]);
+    }, connecting ? Math.min(1000, timeout) : Math.min(interval, this.o.heartbeatTimeout));
+  }
+
+  private scheduleRefresh(expiresAt: number | null): void {
+    if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    if (expiresAt === null || typeof this.o.token !== 'function') return;
+    const left = expiresAt - Date.now();
+    const at = Math.max(0, left - Math.min(this.o.refreshMargin, left / 5));
+    this.refreshTimer = setTimeout(() => void this.refresh(), Math.min(at, 2 ** 31 - 1));
+  }
+
+  /** Replaces the session's token without reconnecting. */
+  async refresh(): Promise<void> {
+    const token = typeof this.o.token === 'function' ? await (this.o.token as () => unknown)() : this.o.token;
+    try {
+      const reply = (await this.call((id) => [Msg.Refresh, id, token ?? null], undefined, 'token refresh')) as Record<string, unknown> | null;
+      this.scheduleRefresh(typeof reply?.expiresAt === 'number' ? reply.expiresAt : null);
+    } catch (err) {
+      this.errorListeners.emit(err as Error);
+      throw err;
+    }
+  }
+
+  // ---- sending -------------------------------------------------------------------
+
+  private call(build: (id: number) => unknown[], timeout: number | undefined, what: string): Promise<unknown> {
+    const { id, result } = this.requests.open(timeout ?? this.o.requestTimeout, what);
+    try {
+      this.sendOrQueue(build(id), id);
+    } catch (err) {
+      this.requests.reject(id, err as Error);
+    }
+    return result;
+  }
+
+  private sendOrQueue(message: unknown[], id: number): void {
+    if (this.state === 'connected') return this.transmit(message);
+    if (this.state === 'closed') throw new RealtimeError(ErrorCode.Disconnected, 'the client is closed');
+    // Drop requests that timed out while queued before judging the queue full.
+    if (this.queue.length >= this.o.offlineQueue) this.queue = this.queue.filter((q) => q.id === 0 || this.requests.has(q.id));
+    if (this.queue.length >= this.o.offlineQueue) throw new RealtimeError(ErrorCode.QueueFull, `offline queue full (${this.o.offlineQueue} messages)`);
+    this.queue.push({ message, id });
+  }
+
+  private transmit(message: unknown[]): void {
+    const ws = this.ws;
+    if (ws === null || ws.readyState !== 1) return;
+    ws.send(this.codec.encode(message) as string);
+  }
+
+  private failQueue(code: string, message: string): void {
+    const queued = this.queue;
+    this.queue = [];
+    for (const q of queued) if (q.id !== 0) this.requests.reject(q.id, new RealtimeError(code, message));
+    this.requests.rejectAll(() => new RealtimeError(code, message));
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  private setState(change: StateChange): void {
+    this.state = change.state;
+    this.stateListeners.emit(change);
+  }
+}
+
+export { codecForSubprotocol };
