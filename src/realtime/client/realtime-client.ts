@@ -33,6 +33,8 @@ export class RealtimeClient implements SubscriptionOwner {
   private ws: WebSocketLike | null = null;
   private readonly subs = new Map<string, Subscription>();
   private readonly requests = new PendingRequests();
+  /** Subscribe requests in flight, by request id. */
+  private readonly subscribing = new Map<number, { sub: Subscription; resumed: boolean }>();
   /** Requests waiting for a connection, by id: the request rejects if it times out while queued. */
   private queue: Array<{ message: unknown[]; id: number }> = [];
   private readonly events = new Map<string, Listeners<(data: unknown) => void>>();
@@ -150,21 +152,32 @@ export class RealtimeClient implements SubscriptionOwner {
     if (sub.info !== undefined) opts.info = sub.info;
     const { id, result } = this.requests.open(this.o.requestTimeout, `subscribe to ${sub.topic}`);
     sub.pendingId = id;
+    // The reply is handled synchronously in receive(): the replayed publications right behind
+    // it may be dispatched before any promise callback would run.
+    this.subscribing.set(id, { sub, resumed: since !== undefined });
     this.transmit([Msg.Subscribe, id, sub.topic, opts]);
-    result.then(
-      (reply) => {
-        if (sub.pendingId !== id) return;
-        sub.pendingId = 0;
-        sub.subscribed((reply ?? {}) as Record<string, unknown>, since !== undefined);
-      },
-      (err: Error) => {
-        if (sub.pendingId !== id) return;
-        sub.pendingId = 0;
-        if ((err as RealtimeError).code === ErrorCode.Disconnected) return; // Resubscribed on reconnect.
-        if (sub.state === 'subscribing') this.subs.delete(sub.topic);
-        sub.failed(err);
-      },
-    );
+    result.catch((err: Error) => {
+      this.subscribing.delete(id);
+      if (sub.pendingId !== id) return;
+      sub.pendingId = 0;
+      if ((err as RealtimeError).code === ErrorCode.Disconnected) return; // Resubscribed on reconnect.
+      if (sub.state === 'subscribing' && this.subs.get(sub.topic) === sub) this.subs.delete(sub.topic);
+      sub.failed(err);
+    });
+  }
+
+  /** A subscribe's reply: the subscription takes it before the publications that follow. */
+  private subscribeReplied(id: number, reply: unknown): boolean {
+    const pending = this.subscribing.get(id);
+    if (pending === undefined) return false;
+    this.subscribing.delete(id);
+    this.requests.resolve(id, null);
+    const { sub, resumed } = pending;
+    if (sub.pendingId === id) {
+      sub.pendingId = 0;
+      sub.subscribed((reply ?? {}) as Record<string, unknown>, resumed);
+    }
+    return true;
   }
 
   /** @internal */
@@ -254,7 +267,7 @@ export class RealtimeClient implements SubscriptionOwner {
         this.events.get(m[1] as string)?.emit(m[2]);
         return;
       case Msg.Reply:
-        this.requests.resolve(m[1] as number, m[2]);
+        if (!this.subscribeReplied(m[1] as number, m[2])) this.requests.resolve(m[1] as number, m[2]);
         return;
       case Msg.Error: {
         const err = new RealtimeError(String(m[2]), String(m[3]));
@@ -363,13 +376,18 @@ export class RealtimeClient implements SubscriptionOwner {
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     const connecting = this.state !== 'connected';
     const timeout = connecting ? this.o.connectTimeout : interval + this.o.heartbeatTimeout;
+    let lastPing = Date.now();
     this.heartbeatTimer = setInterval(() => {
-      if (Date.now() - this.lastHeard >= timeout) {
+      const now = Date.now();
+      if (now - this.lastHeard >= timeout) {
         this.lost(4000, connecting ? 'connect timed out' : 'heartbeat timed out');
         return;
       }
-      if (!connecting) this.transmit([Msg.Ping, ++this.pingCount]);
-    }, connecting ? Math.min(1000, timeout) : Math.min(interval, this.o.heartbeatTimeout));
+      if (!connecting && now - lastPing >= interval) {
+        lastPing = now;
+        this.transmit([Msg.Ping, ++this.pingCount]);
+      }
+    }, Math.max(10, Math.min(1000, connecting ? timeout : Math.min(interval, this.o.heartbeatTimeout)) / 2));
   }
 
   private scheduleRefresh(expiresAt: number | null): void {
