@@ -12,4 +12,5 @@ export type { Adapter, AdapterLink, AdapterNode, Publication, HistoryResult, Mem
 export * from './client/index.js';
 export { Msg } from './wire-protocol.js';
 export { encodeMsgpack, decodeMsgpack, MsgpackError, MAX_DEPTH } from './msgpack.js';
+export { browserBundlePath, readBrowserBundle } from './browser-bundle.js';
 export { jsonCodec, msgpackCodec, codecs, codecForSubprotocol, CodecError, BINARY_KEY, type Codec } from './codec.js';

@@ -69,9 +69,7 @@ export class RealtimeClient implements SubscriptionOwner {
   /** Closes for good: no reconnection; queued and pending requests fail with `disconnected`. */
   close(): void {
     this.clearRetry();
-    const ws = this.ws;
-    this.drop();
-    if (ws !== null) ws.close(1000, 'client closed');
+    this.drop(1000, 'client closed');
     this.failQueue(ErrorCode.Disconnected, 'the client was closed');
     this.setState({ state: 'closed', code: 1000, reason: 'client closed' });
   }
@@ -347,8 +345,8 @@ export class RealtimeClient implements SubscriptionOwner {
     }, delay);
   }
 
-  /** Forgets the current WebSocket and what was in flight on it. */
-  private drop(): void {
+  /** Forgets the current WebSocket and what was in flight on it (closing it with code and reason if still open). */
+  private drop(code = 1000, reason = 'connection dropped'): void {
     const ws = this.ws;
     this.ws = null;
     this.sessionId = '';
@@ -363,7 +361,7 @@ export class RealtimeClient implements SubscriptionOwner {
       ws.onerror = null;
       if (ws.readyState === 0 || ws.readyState === 1) {
         try {
-          ws.close(4000, 'connection dropped');
+          ws.close(code, reason);
         } catch {
           // Already closing.
         }
@@ -380,7 +378,7 @@ export class RealtimeClient implements SubscriptionOwner {
     this.heartbeatTimer = setInterval(() => {
       const now = Date.now();
       if (now - this.lastHeard >= timeout) {
-        this.lost(4000, connecting ? 'connect timed out' : 'heartbeat timed out');
+        this.lost(1006, connecting ? 'connect timed out' : 'heartbeat timed out');
         return;
       }
       if (!connecting && now - lastPing >= interval) {
