@@ -6,8 +6,8 @@ import { connectCommand } from './connect.js';
 const MAIN_HELP = `tether — a fast, strict WebSocket toolkit
 
 Usage:
-  tether serve [--port N] [--host H] --echo [--deflate]
-                                                 run a WebSocket server
+  tether serve [--port N] [--host H] (--echo | --realtime) [--deflate]
+                                                 run a WebSocket server or a realtime hub
   tether connect <url> [--header K:V] [--protocol P] [--deflate]
                                                  an interactive client
   tether <command> --help                        help for one command

@@ -1,14 +1,18 @@
 import { DEFAULT_MAX_PAYLOAD } from '../protocol/index.js';
 import { SendStatus, WebSocketServer } from '../server/index.js';
 import { parseFlags, UsageError } from './args.js';
+import { serveRealtime } from './serve-realtime.js';
 
-export const SERVE_HELP = `Usage: tether serve [--port N] [--host H] --echo [--deflate]
+export const SERVE_HELP = `Usage: tether serve [--port N] [--host H] (--echo | --realtime) [--deflate]
 
 Runs a WebSocket server and prints the URL it listens on.
 
   --port N       port to listen on (default 8080; 0 picks a free one)
   --host H       address to bind (default 127.0.0.1)
   --echo         send every message back with the same type
+  --realtime     a realtime hub (tether.v1): anonymous sessions may subscribe and
+                 publish to any topic (with presence); the browser client is served
+                 at /tether-realtime.js; drains with 1012 on Ctrl-C
   --deflate      accept permessage-deflate (RFC 7692) compression
   --max-payload N  largest message accepted, in bytes (default 64 MiB)
   -h, --help     this help
@@ -26,6 +30,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     port: { type: 'string', short: 'p' },
     host: { type: 'string' },
     echo: { type: 'boolean' },
+    realtime: { type: 'boolean' },
     deflate: { type: 'boolean' },
     'max-payload': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -35,12 +40,24 @@ export async function serveCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  if (!values.echo) throw new UsageError('serve needs a behaviour: --echo');
+  if (!values.echo && !values.realtime) throw new UsageError('serve needs a behaviour: --echo or --realtime');
+  if (values.echo && values.realtime) throw new UsageError('choose one of --echo and --realtime');
   const port = parsePort(values.port as string | undefined);
   const host = (values.host as string | undefined) ?? '127.0.0.1';
   const maxPayloadFlag = values['max-payload'] as string | undefined;
   if (maxPayloadFlag !== undefined && !/^\d+$/.test(maxPayloadFlag)) throw new UsageError('--max-payload must be a positive integer');
   const maxPayload = maxPayloadFlag === undefined ? DEFAULT_MAX_PAYLOAD : Number(maxPayloadFlag);
+  if (values.realtime) {
+    const hub = await serveRealtime(port, host, maxPayload, values.deflate === true);
+    process.stdout.write(`tether: realtime hub listening on ${hub.url} (client at ${hub.url.replace('ws://', 'http://')}tether-realtime.js)\n`);
+    const stopHub = () => {
+      process.stdout.write('tether: draining\n');
+      hub.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stopHub);
+    process.once('SIGTERM', stopHub);
+    return 0;
+  }
   const server = new WebSocketServer({
     maxPayload,
     perMessageDeflate: values.deflate === true,

@@ -1,0 +1,43 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readBrowserBundle, RealtimeServer } from '../realtime/index.js';
+
+/**
+ * `tether serve --realtime`: a development hub. Anonymous sessions may subscribe and publish
+ * to any topic, every topic has presence, and the browser client is served at
+ * /tether-realtime.js next to the WebSocket endpoint, so a page can
+ * `import { RealtimeClient } from 'http://host:port/tether-realtime.js'`.
+ */
+export async function serveRealtime(port: number, host: string, maxPayload: number, deflate: boolean): Promise<{ url: string; close(): Promise<void> }> {
+  const bundle = readBrowserBundle();
+  const rt = new RealtimeServer({
+    authorize: { publish: () => true },
+    topics: () => ({ presence: true }),
+    websocket: { maxPayload, perMessageDeflate: deflate },
+    onError: (err) => process.stderr.write(`tether: ${(err as Error)?.message ?? String(err)}\n`),
+  });
+  // A request any client can use to check the round trip.
+  rt.handle('echo', (data) => data);
+  const http = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/tether-realtime.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'content-length': bundle.length, 'access-control-allow-origin': '*' });
+      res.end(bundle);
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('tether realtime hub: GET /tether-realtime.js for the client\n');
+    }
+  });
+  rt.attach(http);
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => resolve());
+  });
+  const addr = http.address() as AddressInfo;
+  const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `ws://${shown}:${addr.port}/`,
+    async close() {
+      await rt.drain({ minDelay: 500, maxDelay: 5000, timeout: 2000 });
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
