@@ -5,8 +5,13 @@
  *   loadgen echo      --port P [--conns N] [--size S] [--depth D] [--seconds T] [--binary]
  *                     [--raw] [--frame-file F] [--extensions "permessage-deflate; ..."] [--path /x]
  *   loadgen handshake --port P [--conns K] [--seconds T]
- *   loadgen broadcast --port P [--subs N] [--size S] [--window W] [--seconds T] [--socketio]
+ *   loadgen broadcast --port P [--subs N] [--size S] [--window W] [--seconds T] [--socketio | --realtime [--msgpack]]
  *   loadgen idle      --port P [--conns N]      (prints "ready", holds until stdin closes)
+ *
+ * Broadcast with --realtime speaks Tether's realtime protocol (tether.v1, JSON or with --msgpack
+ * MessagePack): every connection sends Connect and waits for Connected, subscribers then Subscribe
+ * to the topic "bench" and wait for the Reply; the publisher publishes and its Replies are read.
+ * Only Publication messages count as deliveries.
  *
  * Prints one JSON line: messages (or handshakes) per second, latency percentiles (echo),
  * and the generator's own CPU share. Loopback only: it connects to 127.0.0.1.
@@ -28,7 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { ST_CONNECTING, ST_HANDSHAKE, ST_SIO_OPEN, ST_SIO_CONNECT, ST_OPEN, ST_CLOSING };
+enum { ST_CONNECTING, ST_HANDSHAKE, ST_SIO_OPEN, ST_SIO_CONNECT, ST_RT_CONNECT, ST_RT_SUBSCRIBE, ST_OPEN, ST_CLOSING };
+enum { RT_CONNECT = 0, RT_CONNECTED = 1, RT_SUBSCRIBE = 2, RT_PUBLISH = 4, RT_REPLY = 7, RT_ERROR = 8, RT_PUBLICATION = 12 }; /* tether.v1 types */
 enum { ROLE_ECHO, ROLE_SUB, ROLE_PUB, ROLE_SHAKE, ROLE_IDLE };
 
 typedef struct {
@@ -40,6 +46,7 @@ typedef struct {
 } conn;
 
 static int port = 0, nconns = 100, msgsize = 16, depth = 1, seconds = 5, binary = 0, raw = 0, socketio = 0, window_ = 16;
+static int realtime = 0, rt_msgpack = 0;
 static const char *path = "/";
 static const char *extensions = NULL; /* Sec-WebSocket-Extensions to offer */
 static const char *mode = "echo";
@@ -49,8 +56,9 @@ static uint64_t delivered = 0, measured_from = 0, done_handshakes = 0;
 static int measuring = 0;
 static uint32_t *lat; static size_t nlat = 0, latcap = 4u << 20;
 static conn **conns; static int total_conns = 0;
-static uint64_t pub_sent = 0, sub0_received = 0;
+static uint64_t pub_sent = 0, sub0_received = 0, pub_acked = 0;
 static unsigned char pubframe[65536 + 16]; static size_t pubframelen;
+static unsigned char *payload;
 
 static uint64_t now_us(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return (uint64_t)t.tv_sec * 1000000u + t.tv_nsec / 1000u; }
 static void die(const char *m) { perror(m); exit(1); }
@@ -84,6 +92,51 @@ static size_t build_frame(unsigned char *dst, int opcode, const unsigned char *p
 
 static void send_text(conn *c, const char *s) { unsigned char b[256]; outq(c, b, build_frame(b, 1, (const unsigned char *)s, strlen(s))); }
 
+/* MessagePack: a non-negative integer, and a string (header then bytes). */
+static size_t mp_uint(unsigned char *d, uint32_t v) {
+  if (v < 128) { d[0] = v; return 1; }
+  d[0] = 0xce; d[1] = v >> 24; d[2] = v >> 16; d[3] = v >> 8; d[4] = v; return 5;
+}
+static size_t mp_str(unsigned char *d, const unsigned char *s, size_t n) {
+  size_t h = 0;
+  if (n < 32) d[h++] = 0xa0 | n;
+  else if (n < 256) { d[h++] = 0xd9; d[h++] = n; }
+  else { d[h++] = 0xda; d[h++] = n >> 8; d[h++] = n & 0xff; }
+  memcpy(d + h, s, n); return h + n;
+}
+
+/* A masked realtime client frame: Connect [0, "bench", {}], Subscribe [2, id, "bench", {}] or
+ * Publish [4, id, "bench", data, {}] (data: ASCII letters, so JSON needs no escaping). */
+static size_t rt_frame(unsigned char *dst, int type, uint32_t id, const unsigned char *data, size_t n) {
+  static unsigned char body[65536 + 64]; size_t k = 0;
+  if (rt_msgpack) {
+    body[k++] = 0x90 | (3 + (type != RT_CONNECT) + (data != NULL));
+    k += mp_uint(body + k, type);
+    if (type != RT_CONNECT) k += mp_uint(body + k, id);
+    k += mp_str(body + k, (const unsigned char *)"bench", 5);
+    if (data) k += mp_str(body + k, data, n);
+    body[k++] = 0x80;
+  } else {
+    k = sprintf((char *)body, "[%d,", type);
+    if (type != RT_CONNECT) k += sprintf((char *)body + k, "%u,", id);
+    k += sprintf((char *)body + k, "\"bench\",");
+    if (data) { body[k++] = '"'; memcpy(body + k, data, n); k += n; body[k++] = '"'; body[k++] = ','; }
+    k += sprintf((char *)body + k, "{}]");
+  }
+  return build_frame(dst, rt_msgpack ? 2 : 1, body, k);
+}
+
+static void send_rt(conn *c, int type) { unsigned char b[128]; outq(c, b, rt_frame(b, type, 1, NULL, 0)); }
+
+/* The type of a realtime server message (its array's first element), or -1. */
+static int rt_type(const unsigned char *p, size_t n) {
+  if (rt_msgpack) return n >= 2 && (p[0] & 0xf0) == 0x90 && p[1] < 0x80 ? p[1] : -1;
+  size_t i = 1; int t = 0;
+  if (n < 3 || p[0] != '[') return -1;
+  for (; i < n && p[i] >= '0' && p[i] <= '9' && i < 4; i++) t = t * 10 + (p[i] - '0');
+  return i > 1 && i < n && p[i] == ',' ? t : -1;
+}
+
 static void record_latency(conn *c) {
   if (c->count == 0) return;
   uint64_t t0 = c->sent[c->head]; c->head = (c->head + 1) % (depth > 0 ? depth : 1); c->count--;
@@ -106,6 +159,18 @@ static void on_message(conn *c, int opcode, const unsigned char *p, size_t n) {
       if (c->role == ROLE_SUB) send_text(c, "42[\"join\",\"bench\"]");
       return;
     }
+  }
+  if (realtime) {
+    int type = rt_type(p, n);
+    if (type == RT_ERROR) { fprintf(stderr, "realtime error from the server: %.*s\n", (int)(n < 200 ? n : 200), p); exit(1); }
+    if (c->state == ST_RT_CONNECT && type == RT_CONNECTED) {
+      if (c->role == ROLE_SUB) { send_rt(c, RT_SUBSCRIBE); c->state = ST_RT_SUBSCRIBE; }
+      else c->state = ST_OPEN;
+      return;
+    }
+    if (c->state == ST_RT_SUBSCRIBE && type == RT_REPLY) { c->state = ST_OPEN; return; }
+    if (c->role == ROLE_PUB && type == RT_REPLY) { pub_acked++; return; }
+    if (type != RT_PUBLICATION) return;
   }
   if (c->state != ST_OPEN) return;
   if (c->role == ROLE_ECHO) {
@@ -138,6 +203,7 @@ static int parse_frames(conn *c) {
 
 static void begin_open(conn *c) {
   if (socketio) { c->state = ST_SIO_OPEN; return; }
+  if (realtime) { send_rt(c, RT_CONNECT); c->state = ST_RT_CONNECT; return; }
   c->state = ST_OPEN;
   if (c->role == ROLE_ECHO) for (int i = 0; i < depth; i++) send_echo(c);
   else if (c->role == ROLE_SHAKE) {
@@ -175,7 +241,11 @@ static void on_readable(conn *c) {
       unsigned char *e = memmem(c->in, c->inlen, "\r\n\r\n", 4);
       if (!e) continue;
       if (memcmp(c->in, "HTTP/1.1 101", 12) != 0) { fprintf(stderr, "handshake refused: %.40s\n", c->in); exit(1); }
-      size_t hl = e + 4 - c->in; memmove(c->in, c->in + hl, c->inlen - hl); c->inlen -= hl;
+      size_t hl = e + 4 - c->in;
+      if (realtime && !memmem(c->in, hl, rt_msgpack ? "tether.v1.msgpack" : "tether.v1.json", rt_msgpack ? 17 : 14)) {
+        fprintf(stderr, "the server did not select the realtime subprotocol\n"); exit(1);
+      }
+      memmove(c->in, c->in + hl, c->inlen - hl); c->inlen -= hl;
       begin_open(c);
     }
     if (c->state == ST_CLOSING) { c->inlen = 0; continue; } /* wait for the server to close */
@@ -211,8 +281,9 @@ static void on_connected(conn *c) {
                 : c->role == ROLE_PUB ? (socketio ? "/socket.io/?EIO=4&transport=websocket" : "/pub")
                 : (socketio ? "/socket.io/?EIO=4&transport=websocket" : path);
   int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s%s%s\r\n", p, port,
-                   extensions ? "Sec-WebSocket-Extensions: " : "", extensions ? extensions : "", extensions ? "\r\n" : "");
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s%s%s%s\r\n", p, port,
+                   extensions ? "Sec-WebSocket-Extensions: " : "", extensions ? extensions : "", extensions ? "\r\n" : "",
+                   !realtime ? "" : rt_msgpack ? "Sec-WebSocket-Protocol: tether.v1.msgpack\r\n" : "Sec-WebSocket-Protocol: tether.v1.json\r\n");
   c->state = ST_HANDSHAKE; outq(c, req, n); flush_out(c);
 }
 
@@ -223,7 +294,11 @@ static conn *new_conn(int role, int slot) {
 }
 
 static void publish(conn *pub) {
-  while (pub->state == ST_OPEN && pub_sent - sub0_received < (uint64_t)window_) { outq(pub, pubframe, pubframelen); pub_sent++; }
+  while (pub->state == ST_OPEN && pub_sent - sub0_received < (uint64_t)window_) {
+    /* Realtime publishes are requests: each has its own id (1 .. 2^31 - 1, wrapping). */
+    if (realtime) pubframelen = rt_frame(pubframe, RT_PUBLISH, (uint32_t)(pub_sent % 2147483647u) + 1, payload, msgsize);
+    outq(pub, pubframe, pubframelen); pub_sent++;
+  }
   if (pub->outlen) flush_out(pub);
 }
 
@@ -265,14 +340,17 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--binary")) binary = 1;
     else if (!strcmp(a, "--raw")) raw = 1;
     else if (!strcmp(a, "--socketio")) socketio = 1;
+    else if (!strcmp(a, "--realtime")) realtime = 1;
+    else if (!strcmp(a, "--msgpack")) rt_msgpack = 1;
     else { fprintf(stderr, "unknown flag %s\n", a); return 2; }
   }
   if (!port) { fprintf(stderr, "--port is required\n"); return 2; }
+  if (realtime && (socketio || raw || strcmp(mode, "broadcast") != 0 || msgsize > 65000)) { fprintf(stderr, "--realtime is for broadcast, without --socketio or --raw, up to 65000 bytes\n"); return 2; }
   struct rlimit rl = { 65536, 65536 }; setrlimit(RLIMIT_NOFILE, &rl);
   ep = epoll_create1(0);
   conns = calloc(nconns + 2, sizeof *conns);
   lat = malloc(latcap * sizeof *lat);
-  unsigned char *payload = malloc(msgsize + 1);
+  payload = malloc(msgsize + 1);
   for (int i = 0; i < msgsize; i++) payload[i] = 'a' + i % 26;
   frame = malloc(msgsize + 16);
   if (framefile) { /* a prepared frame, e.g. a compressed one */
@@ -316,6 +394,10 @@ int main(int argc, char **argv) {
   measuring = 0;
   uint64_t elapsed = now_us() - measured_from;
   getrusage(RUSAGE_SELF, &r1);
+  if (realtime) {
+    fprintf(stderr, "realtime: %llu published, %llu acknowledged (warm-up included)\n", (unsigned long long)pub_sent, (unsigned long long)pub_acked);
+    if (pub_acked == 0) { fprintf(stderr, "the server acknowledged no publish\n"); return 1; }
+  }
   double cpu = ((r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) + (r1.ru_stime.tv_sec - r0.ru_stime.tv_sec)) * 1e6 +
                (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) + (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec);
   double secs = elapsed / 1e6;

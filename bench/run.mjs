@@ -34,6 +34,8 @@ const PEERS = {
   uws: { cmd: [node, 'bench/servers/uws.mjs'] },
   bun: { cmd: [bun, 'bench/servers/bun.mjs'] },
   'socket.io': { cmd: [node, 'bench/servers/socketio.mjs'], socketio: true },
+  'tether-realtime': { cmd: [node, 'bench/servers/tether-realtime.mjs'], realtime: 'json' },
+  'tether-realtime msgpack': { cmd: [node, 'bench/servers/tether-realtime.mjs'], realtime: 'msgpack' },
   'net floor': { cmd: [node, 'bench/servers/net.mjs'], raw: true },
 };
 const available = (name) => (name === 'bun' ? existsSync(bun) : true);
@@ -60,6 +62,11 @@ for (const size of quick ? [16, 65536] : [16, 1024, 65536]) {
 }
 for (const subs of [1000, 10000]) {
   SCENARIOS.push({ id: `broadcast to ${subs}`, kind: 'broadcast', unit: 'deliveries/s', peers: ['tether', 'ws+addons', 'uws', 'bun', 'socket.io'], args: ['broadcast', '--subs', String(subs), '--size', '64', '--window', '8'] });
+}
+// The realtime layer (sessions, a topic with history, publishes acknowledged to the publisher)
+// against socket.io's io.to(room).emit; raw Tether broadcast for reference. Ratios: × socket.io.
+for (const [label, subs] of [['1k', 1000], ['10k', 10000]]) {
+  SCENARIOS.push({ id: `realtime publish ${label}`, kind: 'broadcast', unit: 'deliveries/s', baseline: 'socket.io', peers: ['tether-realtime', 'tether-realtime msgpack', 'socket.io', 'tether'], args: ['broadcast', '--subs', String(subs), '--size', '64', '--window', '8'] });
 }
 SCENARIOS.push({ id: 'handshakes', kind: 'handshake', unit: 'handshakes/s', peers: ['tether', 'ws+addons', 'uws', 'bun'], args: ['handshake', '--conns', '50'] });
 SCENARIOS.push({ id: 'idle memory (10,000 connections)', kind: 'idle', unit: 'KiB/conn', lowerIsBetter: true, peers: ['tether', 'ws+addons', 'uws', 'bun'], args: ['idle', '--conns', quick ? '2000' : '10000'] });
@@ -112,6 +119,8 @@ async function runOnce(scenario, peerName) {
     if (scenario.deflate) args.push('--frame-file', deflateFrame(), '--extensions', 'permessage-deflate; server_no_context_takeover; client_no_context_takeover', '--seconds', String(seconds));
     if (peer.raw) args.push('--raw');
     if (peer.socketio) args.push('--socketio');
+    if (peer.realtime) args.push('--realtime');
+    if (peer.realtime === 'msgpack') args.push('--msgpack');
     if (scenario.kind === 'idle') {
       const before = rssKiB(server.pid);
       const gen = spawn('taskset', ['-c', '1', loadgen, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
