@@ -358,7 +358,8 @@ export class RealtimeClient implements SubscriptionOwner {
     this.requests.rejectWhere((id) => !queuedIds.has(id), () => new RealtimeError(ErrorCode.Disconnected, 'the connection was lost'));
     if (ws !== null) {
       ws.onopen = ws.onmessage = ws.onclose = null;
-      ws.onerror = null;
+      // Keep an error listener: some implementations (ws) throw on an error nobody listens to.
+      ws.onerror = () => {};
       if (ws.readyState === 0 || ws.readyState === 1) {
         try {
           ws.close(code, reason);
