@@ -49,7 +49,11 @@ export class SubscriptionFlow {
         if (existing === undefined) await server.link.presenceJoin(topic, { sessionId: s.id, info: sub.info });
         members = (await server.link.presence(topic)).map((m) => [m.sessionId, m.info ?? null]);
       }
-      if (s.subscriptions.get(topic) !== sub) return; // Unsubscribed (or closed) meanwhile.
+      if (s.subscriptions.get(topic) !== sub) {
+        // Unsubscribed (or closed) meanwhile: the request still gets its answer.
+        if (id !== 0) s.sendError(id, ErrorCode.BadRequest, `unsubscribed from ${topic} while subscribing`);
+        return;
+      }
       const reply: Record<string, unknown> = { epoch: history.epoch, offset: history.offset, recovered: history.recovered };
       if (members !== undefined) reply.members = members;
       if (id !== 0) s.send([Msg.Reply, id, reply]);
