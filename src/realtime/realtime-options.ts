@@ -33,11 +33,13 @@ export interface RealtimeServerOptions {
   /** Options of the underlying WebSocketServer (path, maxPayload, perMessageDeflate, verify, limits...). */
   websocket?: WebSocketOptions;
   /**
-   * Checks the token the client sent in its Connect message (or in a Refresh). Throw a
-   * RealtimeError or return false to refuse: a new session is closed with 4001, a refresh
-   * is answered with an error. Without this hook every client is accepted as anonymous.
+   * Checks the token the client sent in its Connect message (or in a Refresh). Return an
+   * AuthResult (or true) to accept. Return false, or throw a RealtimeError whose message
+   * says why, to refuse: a new session is closed with 4001 and that message as the close
+   * reason; a refresh is answered with an `unauthorized` error. Without this hook every
+   * client is accepted as anonymous.
    */
-  authenticate?: (token: unknown, context: AuthContext) => AuthResult | false | Promise<AuthResult | false>;
+  authenticate?: (token: unknown, context: AuthContext) => AuthResult | boolean | Promise<AuthResult | boolean>;
   /** Authorization hooks; a refusal reaches the client as a `forbidden` error. */
   authorize?: {
     /** May this session subscribe to topic? Default: yes. */

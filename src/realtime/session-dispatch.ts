@@ -109,7 +109,7 @@ export function dispatch(server: RealtimeServer, s: Session, data: string | Buff
       if (!isId(id)) return bad(s, 'refresh: bad id');
       answer(server, s, id, async () => {
         const auth = await authenticate(server, s, token, true);
-        if (auth === false) throw new RealtimeError(ErrorCode.Unauthorized, 'token refused');
+        if (typeof auth === 'string') throw new RealtimeError(ErrorCode.Unauthorized, auth === 'unauthorized' ? 'token refused' : auth);
         apply(server, s, auth, true);
         return { expiresAt: s.expiresAt ?? null };
       });
@@ -161,15 +161,18 @@ function failed(server: RealtimeServer, s: Session, id: number, err: unknown): v
   s.sendError(id, code, message);
 }
 
-async function authenticate(server: RealtimeServer, s: Session, token: unknown, refresh: boolean): Promise<AuthResult | false> {
+/** The hook's verdict: an AuthResult, or why the token was refused (a RealtimeError's message, shown to the client). */
+async function authenticate(server: RealtimeServer, s: Session, token: unknown, refresh: boolean): Promise<AuthResult | string> {
   const hook = server.config.authenticate;
   if (hook === undefined) return {};
   try {
-    return await hook(token, refresh ? { request: s.upgradeRequest, session: s } : { request: s.upgradeRequest });
+    const auth = await hook(token, refresh ? { request: s.upgradeRequest, session: s } : { request: s.upgradeRequest });
+    if (auth === true) return {};
+    return typeof auth === 'object' && auth !== null ? auth : 'unauthorized';
   } catch (err) {
-    if (err instanceof RealtimeError) return false;
+    if (err instanceof RealtimeError) return err.message || 'unauthorized';
     server.reportError(err, s);
-    return false;
+    return 'unauthorized';
   }
 }
 
@@ -184,7 +187,8 @@ async function connect(server: RealtimeServer, s: Session, m: unknown[]): Promis
   s.connecting = true;
   const auth = await authenticate(server, s, m[1], false);
   if (!s.open) return;
-  if (auth === false || typeof auth !== 'object' || auth === null) return s.close(RealtimeClose.Unauthorized, 'unauthorized');
+  // The close reason carries the refusal (at most 123 bytes of UTF-8).
+  if (typeof auth === 'string') return s.close(RealtimeClose.Unauthorized, truncateUtf8(auth, 123));
   s.authenticated = true;
   apply(server, s, auth, false);
   s.send([Msg.Connected, s.id, { heartbeat: server.options.heartbeatInterval, expiresAt: s.expiresAt ?? null }]);
@@ -193,4 +197,11 @@ async function connect(server: RealtimeServer, s: Session, m: unknown[]): Promis
   } catch (err) {
     server.reportError(err, s);
   }
+}
+
+function truncateUtf8(text: string, max: number): string {
+  if (Buffer.byteLength(text) <= max) return text;
+  let out = text.slice(0, max);
+  while (Buffer.byteLength(out) > max) out = out.slice(0, -1);
+  return out;
 }
