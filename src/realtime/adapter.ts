@@ -5,6 +5,17 @@
  * subscribers for, and receives publications, presence changes and direct messages through
  * callbacks, exactly as it would from a broker's subscription. Offsets and epochs are
  * assigned by the adapter, which is the one place that can order a topic's messages.
+ *
+ * What a broker adapter has to provide, and how the obvious ones would:
+ * - ordered offsets per topic: Redis `INCR` + `XADD` in one script (or a stream's own ids),
+ *   NATS JetStream sequence numbers; the epoch is stored beside them and renewed when the
+ *   stream is recreated;
+ * - history bounded by size and age: `XADD MAXLEN` / `XTRIM MINID`, JetStream max-msgs/max-age;
+ * - delivery to nodes that listen: pub/sub channels per topic (or a stream consumer);
+ * - presence that survives a node's crash: entries owned by a node and expiring unless the
+ *   node refreshes them (a hash per node with a TTL), so a dead node's members leave;
+ * - data crossing the process boundary: publications are serialized (MessagePack carries
+ *   binary data as it is).
  */
 
 /** How a topic behaves; every node passes the same policy for the same topic. */

@@ -4,7 +4,8 @@ import { errorPayload, RealtimeError } from '../realtime-error.js';
 import { ErrorCode, isId, isName, isTopic, Msg, parseDrainReason, RealtimeClose } from '../wire-protocol.js';
 import { Subscription, type PresenceMember, type SubscriptionOwner } from './client-subscription.js';
 import { backoffDelay, Listeners } from './listeners.js';
-import { resolveClientOptions, type RealtimeClientOptions, type ResolvedClientOptions, type WebSocketLike } from './client-options.js';
+import { resolveClientOptions, type RealtimeClientOptions, type ResolvedClientOptions } from './client-options.js';
+import { ClientTransport } from './client-transport.js';
 
 export type ClientState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'closed';
 
@@ -30,7 +31,7 @@ export class RealtimeClient implements SubscriptionOwner {
   readonly url: string;
   readonly codec: Codec;
   private readonly o: ResolvedClientOptions;
-  private ws: WebSocketLike | null = null;
+  private readonly transport: ClientTransport;
   private readonly subs = new Map<string, Subscription>();
   private readonly requests = new PendingRequests();
   /** Subscribe requests in flight, by request id. */
@@ -44,16 +45,17 @@ export class RealtimeClient implements SubscriptionOwner {
   private readonly publicationListeners = new Listeners<(topic: string, data: unknown, offset: number) => void>();
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
-  private lastHeard = 0;
-  private heartbeatInterval = 0;
-  private pingCount = 0;
 
   constructor(url: string, options: RealtimeClientOptions = {}) {
     this.o = resolveClientOptions(options);
     this.url = url;
     this.codec = this.o.codec === 'msgpack' ? msgpackCodec : jsonCodec;
+    this.transport = new ClientTransport(url, this.codec, this.o, {
+      received: (m) => this.receive(m),
+      unreadable: (err) => this.errorListeners.emit(err),
+      lost: (code, reason) => this.lost(code, reason),
+    });
     if (this.o.autoConnect) this.connect();
   }
 
@@ -196,54 +198,16 @@ export class RealtimeClient implements SubscriptionOwner {
 
   private open(): void {
     this.setState({ state: 'connecting' });
-    let ws: WebSocketLike;
     try {
-      ws = new this.o.WebSocket(this.url, [this.codec.subprotocol], ...(this.o.webSocketOptions === undefined ? [] : [this.o.webSocketOptions]));
+      this.transport.open(() => (typeof this.o.token === 'function' ? (this.o.token as () => unknown)() : this.o.token));
     } catch (err) {
       this.errorListeners.emit(err as Error);
-      return this.scheduleReconnect(1006, 'could not open');
+      this.transport.drop(1000, 'could not open');
+      this.scheduleReconnect(1006, 'could not open');
     }
-    ws.binaryType = 'arraybuffer';
-    this.ws = ws;
-    ws.onopen = () => {
-      if (this.ws !== ws) return;
-      void this.sendConnect(ws);
-    };
-    ws.onmessage = (ev: { data: unknown }) => {
-      if (this.ws !== ws) return;
-      this.lastHeard = Date.now();
-      this.receive(ev.data);
-    };
-    ws.onclose = (ev: { code: number; reason: string }) => {
-      if (this.ws !== ws) return;
-      this.lost(ev.code, ev.reason);
-    };
-    ws.onerror = () => {};
-    // Bounded: no Connected within connectTimeout means this attempt failed.
-    this.lastHeard = Date.now();
-    this.armHeartbeat(this.o.connectTimeout);
   }
 
-  private async sendConnect(ws: WebSocketLike): Promise<void> {
-    let token: unknown;
-    try {
-      token = typeof this.o.token === 'function' ? await (this.o.token as () => unknown)() : this.o.token;
-    } catch (err) {
-      this.errorListeners.emit(err as Error);
-      if (this.ws === ws) ws.close(1000, 'no token');
-      return;
-    }
-    if (this.ws === ws) ws.send(this.codec.encode([Msg.Connect, token ?? null, {}]) as string);
-  }
-
-  private receive(raw: unknown): void {
-    let m: unknown;
-    try {
-      m = this.codec.decode(typeof raw === 'string' ? raw : new Uint8Array(raw as ArrayBuffer));
-    } catch (err) {
-      return this.errorListeners.emit(err as Error);
-    }
-    if (!Array.isArray(m)) return;
+  private receive(m: unknown[]): void {
     switch (m[0]) {
       case Msg.Publication:
       case Msg.Skip: {
@@ -310,8 +274,7 @@ export class RealtimeClient implements SubscriptionOwner {
     this.sessionId = sessionId;
     this.attempt = 0;
     this.setState({ state: 'connected' });
-    this.heartbeatInterval = typeof info.heartbeat === 'number' && info.heartbeat > 0 ? info.heartbeat : 25_000;
-    this.armHeartbeat(this.heartbeatInterval);
+    this.transport.connected(typeof info.heartbeat === 'number' && info.heartbeat > 0 ? info.heartbeat : 25_000);
     this.scheduleRefresh(typeof info.expiresAt === 'number' ? info.expiresAt : null);
     for (const sub of this.subs.values()) this.sendSubscribe(sub);
     const queued = this.queue;
@@ -345,48 +308,15 @@ export class RealtimeClient implements SubscriptionOwner {
     }, delay);
   }
 
-  /** Forgets the current WebSocket and what was in flight on it (closing it with code and reason if still open). */
+  /** Forgets the current connection and what was in flight on it (closing it with code and reason if still open). */
   private drop(code = 1000, reason = 'connection dropped'): void {
-    const ws = this.ws;
-    this.ws = null;
+    this.transport.drop(code, reason);
     this.sessionId = '';
-    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
-    this.heartbeatTimer = this.refreshTimer = null;
+    this.refreshTimer = null;
     // Requests already sent may or may not have run on the server: they fail rather than run twice.
     const queuedIds = new Set(this.queue.map((q) => q.id));
     this.requests.rejectWhere((id) => !queuedIds.has(id), () => new RealtimeError(ErrorCode.Disconnected, 'the connection was lost'));
-    if (ws !== null) {
-      ws.onopen = ws.onmessage = ws.onclose = null;
-      // Keep an error listener: some implementations (ws) throw on an error nobody listens to.
-      ws.onerror = () => {};
-      if (ws.readyState === 0 || ws.readyState === 1) {
-        try {
-          ws.close(code, reason);
-        } catch {
-          // Already closing.
-        }
-      }
-    }
-  }
-
-  /** One timer: heartbeats while connected, the connect deadline before. */
-  private armHeartbeat(interval: number): void {
-    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
-    const connecting = this.state !== 'connected';
-    const timeout = connecting ? this.o.connectTimeout : interval + this.o.heartbeatTimeout;
-    let lastPing = Date.now();
-    this.heartbeatTimer = setInterval(() => {
-      const now = Date.now();
-      if (now - this.lastHeard >= timeout) {
-        this.lost(1006, connecting ? 'connect timed out' : 'heartbeat timed out');
-        return;
-      }
-      if (!connecting && now - lastPing >= interval) {
-        lastPing = now;
-        this.transmit([Msg.Ping, ++this.pingCount]);
-      }
-    }, Math.max(10, Math.min(1000, connecting ? timeout : Math.min(interval, this.o.heartbeatTimeout)) / 2));
   }
 
   private scheduleRefresh(expiresAt: number | null): void {
@@ -432,9 +362,7 @@ export class RealtimeClient implements SubscriptionOwner {
   }
 
   private transmit(message: unknown[]): void {
-    const ws = this.ws;
-    if (ws === null || ws.readyState !== 1) return;
-    ws.send(this.codec.encode(message) as string);
+    this.transport.send(message);
   }
 
   private failQueue(code: string, message: string): void {
