@@ -8,12 +8,12 @@ import { readBrowserBundle, RealtimeServer } from '../realtime/index.js';
  * /tether-realtime.js next to the WebSocket endpoint, so a page can
  * `import { RealtimeClient } from 'http://host:port/tether-realtime.js'`.
  */
-export async function serveRealtime(port: number, host: string, maxPayload: number, deflate: boolean): Promise<{ url: string; close(): Promise<void> }> {
+export async function serveRealtime(port: number, host: string, maxPayload: number | undefined, deflate: boolean): Promise<{ url: string; close(): Promise<void> }> {
   const bundle = readBrowserBundle();
   const rt = new RealtimeServer({
     authorize: { publish: () => true },
     topics: () => ({ presence: true }),
-    websocket: { maxPayload, perMessageDeflate: deflate },
+    websocket: { perMessageDeflate: deflate, ...(maxPayload === undefined ? {} : { maxPayload }) },
     onError: (err) => process.stderr.write(`tether: ${(err as Error)?.message ?? String(err)}\n`),
   });
   // A request any client can use to check the round trip.

@@ -14,7 +14,7 @@ Runs a WebSocket server and prints the URL it listens on.
                  publish to any topic (with presence); the browser client is served
                  at /tether-realtime.js; drains with 1012 on Ctrl-C
   --deflate      accept permessage-deflate (RFC 7692) compression
-  --max-payload N  largest message accepted, in bytes (default 64 MiB)
+  --max-payload N  largest message accepted, in bytes (default 64 MiB; 1 MiB with --realtime)
   -h, --help     this help
 `;
 
@@ -48,7 +48,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (maxPayloadFlag !== undefined && !/^\d+$/.test(maxPayloadFlag)) throw new UsageError('--max-payload must be a positive integer');
   const maxPayload = maxPayloadFlag === undefined ? DEFAULT_MAX_PAYLOAD : Number(maxPayloadFlag);
   if (values.realtime) {
-    const hub = await serveRealtime(port, host, maxPayload, values.deflate === true);
+    const hub = await serveRealtime(port, host, maxPayloadFlag === undefined ? undefined : maxPayload, values.deflate === true);
     process.stdout.write(`tether: realtime hub listening on ${hub.url} (client at ${hub.url.replace('ws://', 'http://')}tether-realtime.js)\n`);
     const stopHub = () => {
       process.stdout.write('tether: draining\n');

@@ -30,7 +30,7 @@ export interface RealtimeServerOptions {
   port?: number;
   host?: string;
   tls?: ServerOptions['tls'];
-  /** Options of the underlying WebSocketServer (path, maxPayload, perMessageDeflate, verify, limits...). */
+  /** Options of the underlying WebSocketServer (path, maxPayload (default here 1 MiB), perMessageDeflate, verify, limits...). */
   websocket?: WebSocketOptions;
   /**
    * Checks the token the client sent in its Connect message (or in a Refresh). Return an

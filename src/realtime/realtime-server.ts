@@ -17,6 +17,9 @@ import { drainReason, ErrorCode, isName, isTopic, Msg, RealtimeClose } from './w
 export type EventHandler = (data: unknown, session: Session) => void;
 export type RequestHandler = (data: unknown, session: Session) => unknown;
 
+/** Default largest incoming message of a realtime connection, in bytes (websocket.maxPayload overrides it). */
+export const DEFAULT_REALTIME_MAX_PAYLOAD = 1024 * 1024;
+
 /** How often deadlines (connect timeout, token expiry) are checked, in ms. */
 const SWEEP_INTERVAL = 250;
 
@@ -50,6 +53,8 @@ export class RealtimeServer implements SessionHost {
     const ws = options.websocket ?? {};
     const userVerify = ws.verify;
     const wsOptions: ServerOptions<Session> = {
+      // Realtime messages are small: a smaller default limit than a bare WebSocketServer's.
+      maxPayload: DEFAULT_REALTIME_MAX_PAYLOAD,
       ...ws,
       tls: options.tls,
       selectProtocol: (offered) => offered.find((p) => codecForSubprotocol(p) !== undefined),

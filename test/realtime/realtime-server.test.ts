@@ -182,6 +182,22 @@ describe('realtime server: connections and messages', () => {
     });
   }
 
+  test('message size: 1 MiB by default (1009 beyond, refused from the header), websocket.maxPayload raises it', T, async () => {
+    const { url } = await h.server();
+    const ws = h.socket(url, 'tether.v1.json');
+    const w = watch(ws);
+    await w.opened;
+    ws.send(JSON.stringify([0, 'token', {}]));
+    await eventually(() => w.messages.length === 1, 2000, 'connected');
+    ws.send(JSON.stringify([5, 'big', 'x'.repeat(1024 * 1024)]));
+    assert.equal((await w.closed).code, 1009);
+
+    const roomy = await h.server({ websocket: { maxPayload: 4 * 1024 * 1024 } });
+    roomy.rt.handle('size', (d) => (d as string).length);
+    const c = await h.connected(roomy.url);
+    assert.equal(await within(c.request('size', 'y'.repeat(2 * 1024 * 1024)), 3000, 'big request'), 2 * 1024 * 1024);
+  });
+
   test('bad messages: undecodable MessagePack closes with 1007, a msgpack non-array with 4000', T, async () => {
     const { url } = await h.server();
     const ws1 = h.socket(url, 'tether.v1.msgpack');
