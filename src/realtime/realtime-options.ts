@@ -4,28 +4,32 @@ import type { RateLimitOptions } from './rate-limit.js';
 import type { Session } from './session.js';
 
 /** What authenticate returns for an accepted token. */
-export interface AuthResult {
+export interface AuthResult<U = unknown> {
   /** Private data about the user, kept on the session (session.user). */
-  user?: unknown;
+  user?: U;
   /** Public data shown to others as presence info, unless a subscription brings its own. */
   info?: unknown;
   /** When the token expires (ms since 1970): the session is closed with 4002 unless refreshed before. */
   expiresAt?: number;
 }
 
-export interface AuthContext {
+export interface AuthContext<U = unknown> {
   /** The upgrade request (headers, address, query) of the session's connection. */
   request: UpgradeRequest;
   /** The session: undefined at connect time, set when the client refreshes its token. */
-  session?: Session;
+  session?: Session<U>;
 }
 
 /** Per-topic settings; topics() may answer a part, the rest takes the defaults. */
 export type TopicOptions = Partial<TopicPolicy>;
 
-type WebSocketOptions = Omit<ServerOptions<Session>, 'open' | 'message' | 'drain' | 'close' | 'ping' | 'pong' | 'protocols' | 'selectProtocol' | 'port' | 'host' | 'tls'>;
+type WebSocketOptions = Omit<ServerOptions<Session<any>>, 'open' | 'message' | 'drain' | 'close' | 'ping' | 'pong' | 'protocols' | 'selectProtocol' | 'port' | 'host' | 'tls'>;
 
-export interface RealtimeServerOptions {
+/**
+ * U is the type of session.user (what authenticate returns as `user`). Hooks are declared
+ * as methods so that a RealtimeServer<User> can be used where a RealtimeServer is expected.
+ */
+export interface RealtimeServerOptions<U = unknown> {
   /** Standalone: port to listen on (0 picks one). Without it, use attach() or handleUpgrade(). */
   port?: number;
   host?: string;
@@ -39,16 +43,16 @@ export interface RealtimeServerOptions {
    * reason; a refresh is answered with an `unauthorized` error. Without this hook every
    * client is accepted as anonymous.
    */
-  authenticate?: (token: unknown, context: AuthContext) => AuthResult | boolean | Promise<AuthResult | boolean>;
+  authenticate?(token: unknown, context: AuthContext<U>): AuthResult<U> | boolean | Promise<AuthResult<U> | boolean>;
   /** Authorization hooks; a refusal reaches the client as a `forbidden` error. */
   authorize?: {
     /** May this session subscribe to topic? Default: yes. */
-    subscribe?: (session: Session, topic: string) => boolean | Promise<boolean>;
+    subscribe?(session: Session<U>, topic: string): boolean | Promise<boolean>;
     /** May this session publish to topic? Default: no (clients publish only where this hook allows it). */
-    publish?: (session: Session, topic: string) => boolean | Promise<boolean>;
+    publish?(session: Session<U>, topic: string): boolean | Promise<boolean>;
   };
   /** Settings per topic name. Default: reliable, history of 1000 messages for 5 minutes, no presence. */
-  topics?: (topic: string) => TopicOptions | undefined;
+  topics?(topic: string): TopicOptions | undefined;
   /** Where fan-out, history and presence live. Default: a MemoryAdapter of its own. */
   adapter?: Adapter;
   /** Close connections that send no Connect message within this many ms (4003). Default 10 s. */
@@ -62,11 +66,11 @@ export interface RealtimeServerOptions {
   /** Per-session limits on incoming messages; over them a message is refused with `rate_limited`. */
   rateLimit?: RateLimitOptions;
   /** A session was authenticated. */
-  onConnect?: (session: Session) => void;
+  onConnect?(session: Session<U>): void;
   /** A session ended (code and reason of the WebSocket close). */
-  onDisconnect?: (session: Session, code: number, reason: string) => void;
+  onDisconnect?(session: Session<U>, code: number, reason: string): void;
   /** An event or request handler threw (requests also answer `internal`). Default: console.error. */
-  onError?: (err: unknown, session: Session | undefined) => void;
+  onError?(err: unknown, session: Session<U> | undefined): void;
 }
 
 export interface ResolvedRealtimeOptions {

@@ -14,8 +14,8 @@ import { TopicFanout } from './topic-fanout.js';
 import { RealtimeError } from './realtime-error.js';
 import { drainReason, ErrorCode, isName, isTopic, Msg, RealtimeClose } from './wire-protocol.js';
 
-export type EventHandler = (data: unknown, session: Session) => void;
-export type RequestHandler = (data: unknown, session: Session) => unknown;
+export type EventHandler<U = unknown> = (data: unknown, session: Session<U>) => void;
+export type RequestHandler<U = unknown> = (data: unknown, session: Session<U>) => unknown;
 
 /** Default largest incoming message of a realtime connection, in bytes (websocket.maxPayload overrides it). */
 export const DEFAULT_REALTIME_MAX_PAYLOAD = 1024 * 1024;
@@ -28,31 +28,31 @@ const SWEEP_INTERVAL = 250;
  * recovery, events and requests both ways, presence, all on top of a WebSocketServer.
  * Fan-out, history and presence go through an adapter, so several servers can share them.
  */
-export class RealtimeServer implements SessionHost {
+export class RealtimeServer<U = unknown> implements SessionHost {
   readonly options: ResolvedRealtimeOptions;
-  readonly websocket: WebSocketServer<Session>;
+  readonly websocket: WebSocketServer<Session<U>>;
   readonly adapter: Adapter;
   /** This node's sessions by id (authenticated or still connecting). */
-  readonly sessions = new Map<string, Session>();
+  readonly sessions = new Map<string, Session<U>>();
   /** @internal */ readonly link: AdapterLink;
   /** @internal */ readonly fanout = new TopicFanout();
-  /** @internal */ readonly config: RealtimeServerOptions;
-  /** @internal */ readonly events = new Map<string, EventHandler>();
-  /** @internal */ readonly methods = new Map<string, RequestHandler>();
+  /** @internal */ readonly config: RealtimeServerOptions<U>;
+  /** @internal */ readonly events = new Map<string, EventHandler<any>>();
+  /** @internal */ readonly methods = new Map<string, RequestHandler<any>>();
   /** @internal */ readonly flow: SubscriptionFlow;
   /** Sessions with a deadline: not yet connected, or with an expiring token. */
-  private readonly deadlines = new Set<Session>();
+  private readonly deadlines = new Set<Session<U>>();
   private sweeper: NodeJS.Timeout | null = null;
   private draining = false;
   readonly listening: Promise<AddressInfo> | null = null;
 
-  constructor(options: RealtimeServerOptions = {}) {
+  constructor(options: RealtimeServerOptions<U> = {}) {
     this.options = resolveRealtimeOptions(options);
     this.config = options;
     this.adapter = options.adapter ?? new MemoryAdapter();
     const ws = options.websocket ?? {};
     const userVerify = ws.verify;
-    const wsOptions: ServerOptions<Session> = {
+    const wsOptions: ServerOptions<Session<U>> = {
       // Realtime messages are small: a smaller default limit than a bare WebSocketServer's.
       maxPayload: DEFAULT_REALTIME_MAX_PAYLOAD,
       ...ws,
@@ -70,7 +70,7 @@ export class RealtimeServer implements SessionHost {
       close: (socket, code, reason) => this.closed(socket.data, code, reason),
     };
     if (wsOptions.tls === undefined) delete wsOptions.tls;
-    this.websocket = new WebSocketServer<Session>(wsOptions);
+    this.websocket = new WebSocketServer<Session<U>>(wsOptions);
     this.link = this.adapter.attach({
       deliver: (p) => this.fanout.deliver(p),
       deliverPresence: (topic, joined, member) => this.fanout.deliverPresence(topic, joined, member),
@@ -107,7 +107,7 @@ export class RealtimeServer implements SessionHost {
   }
 
   /** Handles an event clients emit. One handler per event name. */
-  on(event: string, handler: EventHandler): this {
+  on(event: string, handler: EventHandler<U>): this {
     if (!isName(event)) throw new TypeError('event must be a string of 1 to 100 characters');
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
     this.events.set(event, handler);
@@ -115,7 +115,7 @@ export class RealtimeServer implements SessionHost {
   }
 
   /** Answers a request method; the handler's return value (or promise) is the reply, a thrown RealtimeError the error. */
-  handle(method: string, handler: RequestHandler): this {
+  handle(method: string, handler: RequestHandler<U>): this {
     if (!isName(method)) throw new TypeError('method must be a string of 1 to 100 characters');
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
     this.methods.set(method, handler);
@@ -131,7 +131,7 @@ export class RealtimeServer implements SessionHost {
    * Publishes to a topic on every node. `key` names the value a conflated topic replaces;
    * `except` leaves out one session (the sender). Resolves with the message's offset and epoch.
    */
-  async publish(topic: string, data: unknown, options: { key?: string; except?: Session | string } = {}): Promise<{ offset: number; epoch: string }> {
+  async publish(topic: string, data: unknown, options: { key?: string; except?: Session<U> | string } = {}): Promise<{ offset: number; epoch: string }> {
     if (!isTopic(topic)) throw new TypeError('topic must be a string of 1 to 200 characters without control characters');
     if (options.key !== undefined && typeof options.key !== 'string') throw new TypeError('key must be a string');
     const except = options.except instanceof Session ? options.except.id : options.except;
@@ -143,7 +143,7 @@ export class RealtimeServer implements SessionHost {
   }
 
   /** Sends an event to every session on every node, except one if given. */
-  emitAll(event: string, data?: unknown, options: { except?: Session | string } = {}): Promise<void> {
+  emitAll(event: string, data?: unknown, options: { except?: Session<U> | string } = {}): Promise<void> {
     if (!isName(event)) throw new TypeError('event must be a string of 1 to 100 characters');
     const except = options.except instanceof Session ? options.except.id : options.except;
     return this.link.broadcast(event, data ?? null, except);
@@ -165,11 +165,11 @@ export class RealtimeServer implements SessionHost {
     return this.link.history(topic, this.policy(topic), since);
   }
 
-  subscribeSession(session: Session, topic: string): Promise<void> {
+  subscribeSession(session: Session<U>, topic: string): Promise<void> {
     return this.flow.subscribe(session, topic, 0, undefined, undefined, false);
   }
 
-  unsubscribeSession(session: Session, topic: string, notice?: [string, string]): Promise<void> {
+  unsubscribeSession(session: Session<U>, topic: string, notice?: [string, string]): Promise<void> {
     return this.flow.unsubscribe(session, topic, notice);
   }
 
@@ -205,9 +205,9 @@ export class RealtimeServer implements SessionHost {
     await this.link.close();
   }
 
-  private opened(socket: ServerSocket<Session>, request: UpgradeRequest): void {
+  private opened(socket: ServerSocket<Session<U>>, request: UpgradeRequest): void {
     const codec: Codec = codecForSubprotocol(socket.protocol) ?? jsonCodec;
-    const session = new Session(socket, request, codec, this);
+    const session = new Session<U>(socket, request, codec, this);
     socket.data = session;
     this.sessions.set(session.id, session);
     const r = this.options.rateLimit;
@@ -217,7 +217,7 @@ export class RealtimeServer implements SessionHost {
   }
 
   /** @internal Tracks a session's deadline (connect timeout or token expiry). */
-  watch(session: Session): void {
+  watch(session: Session<U>): void {
     if (session.expiresAt === undefined) {
       this.deadlines.delete(session);
       return;
@@ -243,7 +243,7 @@ export class RealtimeServer implements SessionHost {
     }
   }
 
-  private closed(session: Session, code: number, reason: string): void {
+  private closed(session: Session<U>, code: number, reason: string): void {
     this.sessions.delete(session.id);
     this.deadlines.delete(session);
     session.requests.rejectAll(() => new RealtimeError(ErrorCode.Disconnected, 'the session closed'));
@@ -270,7 +270,7 @@ export class RealtimeServer implements SessionHost {
   }
 
   /** @internal */
-  reportError(err: unknown, session: Session | undefined): void {
+  reportError(err: unknown, session: Session<U> | undefined): void {
     if (this.config.onError) this.config.onError(err, session);
     else console.error('tether realtime:', err);
   }

@@ -10,7 +10,7 @@ import { ErrorCode, isId, isName, isRecord, isTopic, Msg, RealtimeClose } from '
 const MAX_REFUSED = 100;
 
 /** Reads one incoming message of a session and acts on it. */
-export function dispatch(server: RealtimeServer, s: Session, data: string | Buffer): void {
+export function dispatch(server: RealtimeServer<any>, s: Session<any>, data: string | Buffer): void {
   if (s.limiter !== null && !s.limiter.take(data.length, Date.now())) return refuse(s, data);
   s.refused = 0;
   let m: unknown;
@@ -120,12 +120,12 @@ export function dispatch(server: RealtimeServer, s: Session, data: string | Buff
   }
 }
 
-function bad(s: Session, why: string): void {
+function bad(s: Session<any>, why: string): void {
   s.close(RealtimeClose.BadMessage, why.slice(0, 120));
 }
 
 /** Over the rate limit: answer requests with rate_limited, others with an error of id 0; close persistent offenders. */
-function refuse(s: Session, data: string | Buffer): void {
+function refuse(s: Session<any>, data: string | Buffer): void {
   if (++s.refused > MAX_REFUSED) return s.close(RealtimeClose.RateLimited, 'rate limit exceeded');
   let id = 0;
   try {
@@ -138,7 +138,7 @@ function refuse(s: Session, data: string | Buffer): void {
 }
 
 /** Runs a request's handler and sends its reply or error. */
-function answer(server: RealtimeServer, s: Session, id: number, run: () => unknown): void {
+function answer(server: RealtimeServer<any>, s: Session<any>, id: number, run: () => unknown): void {
   let result: unknown;
   try {
     result = run();
@@ -155,14 +155,14 @@ function answer(server: RealtimeServer, s: Session, id: number, run: () => unkno
   }
 }
 
-function failed(server: RealtimeServer, s: Session, id: number, err: unknown): void {
+function failed(server: RealtimeServer<any>, s: Session<any>, id: number, err: unknown): void {
   if (!(err instanceof RealtimeError)) server.reportError(err, s);
   const [code, message] = errorPayload(err);
   s.sendError(id, code, message);
 }
 
 /** The hook's verdict: an AuthResult, or why the token was refused (a RealtimeError's message, shown to the client). */
-async function authenticate(server: RealtimeServer, s: Session, token: unknown, refresh: boolean): Promise<AuthResult | string> {
+async function authenticate(server: RealtimeServer<any>, s: Session<any>, token: unknown, refresh: boolean): Promise<AuthResult | string> {
   const hook = server.config.authenticate;
   if (hook === undefined) return {};
   try {
@@ -176,14 +176,14 @@ async function authenticate(server: RealtimeServer, s: Session, token: unknown, 
   }
 }
 
-function apply(server: RealtimeServer, s: Session, auth: AuthResult, refresh: boolean): void {
+function apply(server: RealtimeServer<any>, s: Session<any>, auth: AuthResult, refresh: boolean): void {
   if (!refresh || 'user' in auth) s.user = auth.user;
   if (!refresh || 'info' in auth) s.info = auth.info;
   s.expiresAt = typeof auth.expiresAt === 'number' ? auth.expiresAt : undefined;
   server.watch(s);
 }
 
-async function connect(server: RealtimeServer, s: Session, m: unknown[]): Promise<void> {
+async function connect(server: RealtimeServer<any>, s: Session<any>, m: unknown[]): Promise<void> {
   s.connecting = true;
   const auth = await authenticate(server, s, m[1], false);
   if (!s.open) return;

@@ -10,8 +10,8 @@ import { ErrorCode, isName, Msg } from './wire-protocol.js';
 /** What a session's node does for it (implemented by RealtimeServer). */
 export interface SessionHost {
   readonly requestTimeout: number;
-  subscribeSession(session: Session, topic: string): Promise<void>;
-  unsubscribeSession(session: Session, topic: string, notice?: [string, string]): Promise<void>;
+  subscribeSession(session: Session<any>, topic: string): Promise<void>;
+  unsubscribeSession(session: Session<any>, topic: string, notice?: [string, string]): Promise<void>;
 }
 
 /** A presence change waiting, like publications, for a subscription to become live. */
@@ -31,10 +31,10 @@ export interface SessionSubscription {
  * One authenticated client connection of the realtime server. Its socket's `data` points
  * back to it.
  */
-export class Session {
+export class Session<U = unknown> {
   readonly id = randomBytes(12).toString('base64url');
   /** Private user data from authenticate. */
-  user: unknown = undefined;
+  user: U = undefined as U;
   /** Public presence info from authenticate. */
   info: unknown = undefined;
   /** Token expiry (ms since 1970), if authenticate gave one. */
@@ -51,7 +51,7 @@ export class Session {
   /** @internal refused messages in a row, for closing persistent offenders. */ refused = 0;
 
   constructor(
-    /** @internal */ readonly socket: ServerSocket<Session>,
+    /** @internal */ readonly socket: ServerSocket<Session<any>>,
     /** The opening handshake (headers, address, query). */
     readonly upgradeRequest: UpgradeRequest,
     readonly codec: Codec,

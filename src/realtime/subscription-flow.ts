@@ -19,10 +19,10 @@ import { ErrorCode, Msg } from './wire-protocol.js';
  * client does that when it detects a gap), without authorization or presence changes.
  */
 export class SubscriptionFlow {
-  constructor(private readonly server: RealtimeServer) {}
+  constructor(private readonly server: RealtimeServer<any>) {}
 
   /** id 0: a server-side subscription (no reply is sent, errors reject). */
-  async subscribe(s: Session, topic: string, id: number, since: { epoch: string; offset: number } | undefined, info: unknown, fromClient: boolean): Promise<void> {
+  async subscribe(s: Session<any>, topic: string, id: number, since: { epoch: string; offset: number } | undefined, info: unknown, fromClient: boolean): Promise<void> {
     const server = this.server;
     const existing = s.subscriptions.get(topic);
     let sub: SessionSubscription;
@@ -76,7 +76,7 @@ export class SubscriptionFlow {
   }
 
   /** Removes a subscription; `notice` tells the client why when the server ends it. */
-  async unsubscribe(s: Session, topic: string, notice?: [string, string]): Promise<void> {
+  async unsubscribe(s: Session<any>, topic: string, notice?: [string, string]): Promise<void> {
     const sub = s.subscriptions.get(topic);
     if (sub === undefined) return;
     s.subscriptions.delete(topic);

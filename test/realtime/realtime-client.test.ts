@@ -6,7 +6,7 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocketServer, type ServerSocket } from '../../src/server/index.js';
-import { RealtimeError, jsonCodec } from '../../src/realtime/index.js';
+import { RealtimeError, RealtimeServer, jsonCodec } from '../../src/realtime/index.js';
 import { backoffDelay } from '../../src/realtime/client/listeners.js';
 import { Harness, eventually, recordEvents, rejection, waitState, within } from './realtime-harness.js';
 
@@ -221,5 +221,35 @@ describe('a slow subscriber on a reliable topic', () => {
     assert.deepEqual(got.fast, expected);
     assert.deepEqual(got.slow, expected);
     assert.ok(lost.length >= 1 && lost.every((c) => c === 1006 || c === 1008), `disconnect codes ${lost.join(',')}`);
+  });
+});
+
+describe('typed sessions', () => {
+  const h = new Harness();
+  const servers: RealtimeServer<{ name: string; admin: boolean }>[] = [];
+  afterEach(async () => {
+    await h.cleanup();
+    await Promise.all(servers.splice(0).map((s) => s.close({ timeout: 200 })));
+  });
+
+  test('session.user takes its type from authenticate, in hooks and handlers', T, async () => {
+    // This test is also a compile-time check: s.user.admin and session.user.name must type-check.
+    const rt = new RealtimeServer({
+      websocket: { heartbeatInterval: 0 },
+      authenticate: (token) => ({ user: { name: String(token), admin: token === 'root' } }),
+      authorize: { subscribe: (s, topic) => !topic.startsWith('admin:') || s.user.admin },
+    });
+    servers.push(rt);
+    rt.handle('whoami', (_data, session) => session.user.name);
+    const general: RealtimeServer = rt; // A typed server is still a RealtimeServer.
+    assert.equal(general, rt);
+    const { port } = await rt.listen(0, '127.0.0.1');
+    const url = `ws://127.0.0.1:${port}/`;
+    const guest = await h.connected(url, { token: 'guest' });
+    const root = await h.connected(url, { token: 'root' });
+    assert.equal(await within(guest.request('whoami'), 3000, 'whoami'), 'guest');
+    const refused = await rejection(guest.subscribe('admin:logs').ready, 3000, 'guest subscribe');
+    assert.equal((refused as RealtimeError).code, 'forbidden');
+    await within(root.subscribe('admin:logs').ready, 3000, 'root subscribe');
   });
 });
