@@ -8,6 +8,7 @@ export { RealtimeServer, type EventHandler, type RequestHandler } from './realti
 export { Session } from './session.js';
 export type { RealtimeServerOptions, AuthResult, AuthContext, TopicOptions } from './realtime-options.js';
 export { MemoryAdapter } from './memory-adapter.js';
+export { RedisAdapter, type RedisAdapterOptions } from './redis-adapter.js';
 export type { Adapter, AdapterLink, AdapterNode, Publication, HistoryResult, Member, TopicPolicy } from './adapter.js';
 export * from './client/index.js';
 export { Msg } from './wire-protocol.js';

@@ -41,9 +41,10 @@ export class SubscriptionFlow {
         }
         sub = { topic, policy, info: info === undefined || info === null ? s.info : info, buffer: [] };
         s.subscriptions.set(topic, sub);
-        if (server.fanout.add(s, sub)) await server.link.listen(topic);
+        await server.fanout.add(s, sub, () => server.link.listen(topic));
       }
       const history = await server.link.history(topic, sub.policy, since);
+      server.fanout.noteEpoch(topic, history.epoch);
       let members: Array<[string, unknown]> | undefined;
       if (sub.policy.presence) {
         if (existing === undefined) await server.link.presenceJoin(topic, { sessionId: s.id, info: sub.info });

@@ -7,6 +7,10 @@ import { Msg } from './wire-protocol.js';
 interface LocalTopic {
   policy: TopicPolicy;
   members: Map<Session, SessionSubscription>;
+  /** Settles when this node listens to the topic (the adapter's listen, started by the first subscriber). */
+  listening: Promise<void>;
+  /** The epoch of the last publication delivered. */
+  epoch: string | undefined;
 }
 
 /**
@@ -19,13 +23,20 @@ interface LocalTopic {
 export class TopicFanout {
   private readonly topics = new Map<string, LocalTopic>();
 
-  /** Adds a subscriber; true when it is the topic's first on this node (the node must listen). */
-  add(session: Session, sub: SessionSubscription): boolean {
+  /**
+   * Adds a subscriber. The topic's first subscriber on this node starts `listen`; every
+   * subscriber gets the same promise, so none reads history before the node receives the
+   * topic's live messages (with a broker, listening is not instant).
+   */
+  add(session: Session, sub: SessionSubscription, listen: () => Promise<void>): Promise<void> {
     let t = this.topics.get(sub.topic);
-    const first = t === undefined;
-    if (t === undefined) this.topics.set(sub.topic, (t = { policy: sub.policy, members: new Map() }));
+    if (t === undefined) {
+      const listening = listen();
+      listening.catch(() => {});
+      this.topics.set(sub.topic, (t = { policy: sub.policy, members: new Map(), listening, epoch: undefined }));
+    }
     t.members.set(session, sub);
-    return first;
+    return t.listening;
   }
 
   /** Removes a subscriber; true when it was the topic's last on this node (the node may stop listening). */
@@ -36,6 +47,12 @@ export class TopicFanout {
     if (t.members.size > 0) return false;
     this.topics.delete(topic);
     return true;
+  }
+
+  /** The epoch a subscriber was given from history, if none was seen yet. */
+  noteEpoch(topic: string, epoch: string): void {
+    const t = this.topics.get(topic);
+    if (t !== undefined && t.epoch === undefined) t.epoch = epoch;
   }
 
   has(topic: string): boolean {
@@ -50,6 +67,12 @@ export class TopicFanout {
   deliver(pub: Publication): void {
     const t = this.topics.get(pub.topic);
     if (t === undefined) return;
+    if (t.epoch !== pub.epoch) {
+      // The stream restarted (its history was lost, e.g. a broker restart): live subscribers
+      // are told that what came before cannot be recovered, and continue in the new epoch.
+      if (t.epoch !== undefined) this.restarted(t, pub);
+      t.epoch = pub.epoch;
+    }
     const conflated = t.policy.mode === 'conflated';
     let asJson: PreparedMessage | null = null;
     let asMsgpack: PreparedMessage | null = null;
@@ -66,6 +89,11 @@ export class TopicFanout {
         (asMsgpack ??= new PreparedMessage(s.codec.encode(publicationMessage(pub)), { binary: true })).sendTo(s.socket);
       }
     }
+  }
+
+  private restarted(t: LocalTopic, pub: Publication): void {
+    const message = [Msg.Subscribed, pub.topic, { epoch: pub.epoch, offset: pub.offset - 1, recovered: false }];
+    for (const [s, sub] of t.members) if (sub.buffer === null) s.send(message);
   }
 
   deliverPresence(topic: string, joined: boolean, member: Member): void {

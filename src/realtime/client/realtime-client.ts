@@ -248,10 +248,16 @@ export class RealtimeClient implements SubscriptionOwner {
         sub.ended(String(m[3]));
         return;
       }
+      case Msg.Subscribed: {
+        // For a subscription the client has: its stream restarted (history lost); continue in the new epoch.
+        const sub = this.subs.get(m[1] as string);
+        if (sub !== undefined && sub.pendingId === 0) sub.subscribed((m[2] ?? {}) as Record<string, unknown>, true);
+        return;
+      }
       case Msg.Connected:
         return this.connected(String(m[1]), (m[2] ?? {}) as Record<string, unknown>);
       default:
-        return; // Pong, Subscribed and future types: liveness was noted already.
+        return; // Pong and future types: liveness was noted already.
     }
   }
 

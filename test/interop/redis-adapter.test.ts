@@ -1,0 +1,323 @@
+/**
+ * The Redis adapter against a real redis-server (Debian's; these tests fail, not skip, when it
+ * is missing): nodes that share nothing but Redis, in this process and in another one.
+ */
+import { after, afterEach, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { RealtimeClient, RealtimeServer, RedisAdapter, type RealtimeClientOptions, type RealtimeServerOptions } from '../../src/realtime/index.js';
+import { RespClient } from '../../src/realtime/resp-client.js';
+import { within } from '../helpers.js';
+import { startRedis } from './redis-fixture.js';
+
+const T = { timeout: 30_000 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function eventually(check: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await sleep(5);
+  }
+}
+
+/** A TCP load balancer on 127.0.0.1: each new connection goes to the port pick() names. */
+async function balancer(pick: () => number): Promise<{ port: number; cutAll(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((down) => {
+    const up = connect(pick(), '127.0.0.1');
+    for (const s of [down, up]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => {
+        sockets.delete(s);
+        down.destroy();
+        up.destroy();
+      });
+    }
+    down.pipe(up);
+    up.pipe(down);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    cutAll: () => sockets.forEach((s) => s.destroy()),
+    close: () => {
+      sockets.forEach((s) => s.destroy());
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+describe('Redis adapter', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  const servers: RealtimeServer[] = [];
+  const clients: RealtimeClient[] = [];
+  const closers: Array<() => Promise<void>> = [];
+  let prefixCount = 0;
+  let prefix = '';
+
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await Promise.all(servers.splice(0).map((s) => s.close({ timeout: 500 })));
+    for (const close of closers.splice(0)) await close();
+  });
+
+  /** A node: its own RealtimeServer and its own Redis connections, sharing a per-test prefix. */
+  async function node(options: RealtimeServerOptions = {}): Promise<{ rt: RealtimeServer; port: number; url: string }> {
+    const rt = new RealtimeServer({
+      adapter: new RedisAdapter({ port: redis.port, prefix, nodeTtl: 1000 }),
+      authorize: { publish: () => true },
+      ...options,
+      websocket: { heartbeatInterval: 0, ...options.websocket },
+    });
+    servers.push(rt);
+    const { port } = await rt.listen(0, '127.0.0.1');
+    return { rt, port, url: `ws://127.0.0.1:${port}/` };
+  }
+
+  function client(url: string, options: RealtimeClientOptions = {}): RealtimeClient {
+    const c = new RealtimeClient(url, { reconnect: { minDelay: 10, maxDelay: 50 }, requestTimeout: 5000, ...options });
+    clients.push(c);
+    return c;
+  }
+
+  afterEach(() => {
+    prefix = `t${++prefixCount}-${process.pid}:`;
+  });
+  before(() => {
+    prefix = `t0-${process.pid}:`;
+  });
+
+  for (const codec of ['json', 'msgpack'] as const) {
+    test(`${codec}: publications cross nodes in order, with offsets; except-sender and direct messages too`, T, async () => {
+      const a = await node();
+      const b = await node();
+      const sub = client(a.url, { codec }).subscribe('news');
+      const got: Array<[unknown, number]> = [];
+      sub.on('message', (d, m) => got.push([d, m.offset]));
+      await within(sub.ready, 5000, 'subscribed on A');
+      const publisher = client(b.url, { codec });
+      const own: unknown[] = [];
+      const ownSub = publisher.subscribe('news');
+      ownSub.on('message', (d) => own.push(d));
+      await within(ownSub.ready, 5000, 'subscribed on B');
+      for (let i = 1; i <= 20; i++) await b.rt.publish('news', { i, bin: new Uint8Array([i, 255]) });
+      await publisher.publish('news', 'not for me', { exceptSelf: true });
+      await eventually(() => got.length === 21 && own.length === 20, 5000, `deliveries (A ${got.length}, B ${own.length})`);
+      assert.deepEqual(got.map(([, o]) => o), Array.from({ length: 21 }, (_, k) => k + 1));
+      assert.deepEqual(got[0]![0], { i: 1, bin: new Uint8Array([1, 255]) });
+      assert.equal(got[20]![0], 'not for me');
+      assert.ok(!own.includes('not for me'));
+
+      const direct = new Promise((resolve) => publisher.on('direct', resolve));
+      await a.rt.emitTo(publisher.sessionId, 'direct', { from: 'A' });
+      assert.deepEqual(await within(direct, 5000, 'direct message across nodes'), { from: 'A' });
+      const everyone: string[] = [];
+      const listenerA = clients[0]!;
+      listenerA.on('all', () => everyone.push('a'));
+      publisher.on('all', () => everyone.push('b'));
+      await a.rt.emitAll('all', null, { except: a.rt.sessions.get(listenerA.sessionId) });
+      await eventually(() => everyone.length === 1, 5000, 'emitAll');
+      await sleep(50);
+      assert.deepEqual(everyone, ['b']);
+    });
+  }
+
+  test('presence across nodes: join and leave reach the other node, and presence() lists both', T, async () => {
+    const a = await node({ topics: () => ({ presence: true }) });
+    const b = await node({ topics: () => ({ presence: true }) });
+    const w = client(a.url);
+    const watcher = w.subscribe('room', { info: { name: 'w' } });
+    await within(watcher.ready, 5000, 'watcher');
+    const joined = new Promise((r) => watcher.on('join', r));
+    const other = client(b.url);
+    const otherSub = other.subscribe('room', { info: { name: 'o' } });
+    await within(otherSub.ready, 5000, 'other');
+    assert.deepEqual(await within(joined, 5000, 'join across nodes'), { sessionId: other.sessionId, info: { name: 'o' } });
+    assert.deepEqual(new Set((await a.rt.presence('room')).map((m) => m.sessionId)), new Set([w.sessionId, other.sessionId]));
+    const left = new Promise((r) => watcher.on('leave', r));
+    await otherSub.unsubscribe();
+    assert.equal(((await within(left, 5000, 'leave across nodes')) as { sessionId: string }).sessionId, other.sessionId);
+  });
+
+  test('recovery across nodes: a client cut from node A reconnects to node B and gets exactly what it missed', T, async () => {
+    const a = await node();
+    const b = await node();
+    let target = a.port;
+    const lb = await balancer(() => target);
+    closers.push(lb.close);
+    const c = client(`ws://127.0.0.1:${lb.port}/`);
+    const sub = c.subscribe('feed');
+    const got: number[] = [];
+    sub.on('message', (d) => got.push(d as number));
+    const results: Array<{ resumed: boolean; recovered: boolean }> = [];
+    sub.on('subscribed', (r) => results.push(r));
+    await within(sub.ready, 5000, 'subscribed');
+    const firstSession = c.sessionId;
+    for (let i = 0; i < 10; i++) await a.rt.publish('feed', i);
+    await eventually(() => got.length === 10, 5000, 'first ten');
+    target = b.port;
+    lb.cutAll();
+    for (let i = 10; i < 30; i++) await a.rt.publish('feed', i);
+    await eventually(() => got.length === 30, 10_000, `all thirty (have ${got.length})`);
+    assert.deepEqual(got, Array.from({ length: 30 }, (_, i) => i));
+    assert.ok(b.rt.sessions.has(c.sessionId) && c.sessionId !== firstSession, 'the client is now on node B');
+    const last = results.at(-1)!;
+    assert.equal(last.resumed, true);
+    assert.equal(last.recovered, true);
+  });
+
+  test('history too short across nodes: recovery is refused plainly', T, async () => {
+    const a = await node({ topics: () => ({ historySize: 3 }) });
+    const b = await node({ topics: () => ({ historySize: 3 }) });
+    let target = a.port;
+    const lb = await balancer(() => target);
+    closers.push(lb.close);
+    const c = client(`ws://127.0.0.1:${lb.port}/`);
+    const sub = c.subscribe('short');
+    await within(sub.ready, 5000, 'subscribed');
+    const unrecoverable = new Promise((r) => sub.on('unrecoverable', r));
+    target = b.port;
+    await a.rt.publish('short', 'x'); // Delivered live, then the connection is cut.
+    await sleep(50);
+    lb.cutAll();
+    for (let i = 0; i < 10; i++) await a.rt.publish('short', i);
+    const r = (await within(unrecoverable, 10_000, 'unrecoverable')) as { recovered: boolean; offset: number };
+    assert.equal(r.recovered, false);
+    assert.equal(r.offset, 11);
+  });
+
+  test('chaos across two nodes: 2,000 messages, 20 subscribers cut at random and reconnected to either node: each gets every message once, in order', { timeout: 60_000 }, async () => {
+    const nodes = [await node({ topics: () => ({ historySize: 5000 }) }), await node({ topics: () => ({ historySize: 5000 }) })];
+    let flip = 0;
+    const lb = await balancer(() => nodes[flip++ % 2]!.port);
+    closers.push(lb.close);
+    const N = 2000;
+    const subs = Array.from({ length: 20 }, () => {
+      const c = client(`ws://127.0.0.1:${lb.port}/`, { codec: flip % 2 ? 'json' : 'msgpack' });
+      const got: number[] = [];
+      const s = c.subscribe('chaos');
+      s.on('message', (d) => got.push(d as number));
+      return { c, s, got };
+    });
+    await Promise.all(subs.map((x) => within(x.s.ready, 10_000, 'subscribed')));
+    let cuts = 0;
+    let publishing = true;
+    const cutter = (async () => {
+      while (publishing) {
+        await sleep(10 + Math.random() * 20);
+        const all = [...nodes[0]!.rt.sessions.values(), ...nodes[1]!.rt.sessions.values()];
+        const victim = all[Math.floor(Math.random() * all.length)];
+        if (victim) {
+          victim.socket.terminate();
+          cuts++;
+        }
+      }
+    })();
+    for (let i = 0; i < N; i++) {
+      await nodes[i % 2]!.rt.publish('chaos', i);
+      if (i % 20 === 19) await sleep(1);
+    }
+    publishing = false;
+    await cutter;
+    await eventually(() => subs.every((x) => x.got.length >= N), 30_000, `every subscriber complete (${subs.map((x) => x.got.length).join(',')})`);
+    const expected = Array.from({ length: N }, (_, i) => i);
+    for (const x of subs) assert.deepEqual(x.got, expected);
+    assert.ok(cuts >= 30, `only ${cuts} cuts`);
+  });
+
+  test('a node in another process: its publications reach this one; when it is killed, its presence members leave', T, async () => {
+    const here = await node({ topics: () => ({ presence: true }) });
+    const entry = fileURLToPath(new URL('../../src/realtime/index.js', import.meta.url));
+    const script = `
+      import { RealtimeServer, RedisAdapter, RealtimeClient } from ${JSON.stringify(entry)};
+      const rt = new RealtimeServer({ adapter: new RedisAdapter({ port: ${redis.port}, prefix: ${JSON.stringify(prefix)}, nodeTtl: 1000 }), topics: () => ({ presence: true }), websocket: { heartbeatInterval: 0 } });
+      const { port } = await rt.listen(0, '127.0.0.1');
+      const c = new RealtimeClient('ws://127.0.0.1:' + port + '/');
+      await c.subscribe('room', { info: { name: 'remote' } }).ready;
+      console.log('ready ' + c.sessionId);
+      process.stdin.on('data', async () => { for (let i = 0; i < 100; i++) await rt.publish('room', i); console.log('published'); });
+    `;
+    const child: ChildProcess = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    closers.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await new Promise((r) => child.once('exit', r));
+      }
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await eventually(() => /ready \S+/.test(out), 10_000, 'child node ready');
+    const remoteId = /ready (\S+)/.exec(out)![1]!;
+
+    const c = client(here.url);
+    const sub = c.subscribe('room', { info: { name: 'local' } });
+    const got: number[] = [];
+    sub.on('message', (d) => got.push(d as number));
+    await within(sub.ready, 5000, 'local subscriber');
+    assert.ok(sub.members.has(remoteId), 'the remote member is listed');
+    child.stdin!.write('go\n');
+    await eventually(() => got.length === 100, 10_000, `publications from the other process (${got.length})`);
+    assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => i));
+
+    const left = new Promise((r) => sub.on('leave', r));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    // The dead node's liveness key expires after nodeTtl (1 s); reading presence then drops its member.
+    await sleep(1300);
+    const members = await here.rt.presence('room');
+    assert.deepEqual(members.map((m) => m.sessionId), [c.sessionId]);
+    assert.equal(((await within(left, 5000, 'leave of the dead member')) as { sessionId: string }).sessionId, remoteId);
+  });
+
+  test('a node whose Redis connections are killed reconnects and delivers what was published meanwhile, once, in order', T, async () => {
+    const a = await node({ topics: () => ({ presence: true }) });
+    const b = await node({ topics: () => ({ presence: true }) });
+    const c = client(a.url);
+    const sub = c.subscribe('live', { info: 'on-a' });
+    const got: number[] = [];
+    sub.on('message', (d) => got.push(d as number));
+    await within(sub.ready, 5000, 'subscribed on A');
+    const admin = await RespClient.connect({ port: redis.port });
+    closers.push(() => admin.close());
+    const nodeId = (a.rt.link as unknown as { nodeId: string }).nodeId;
+    const kill = async (): Promise<number> => {
+      const list = ((await admin.command(['CLIENT', 'LIST'])) as Buffer).toString();
+      const addrs = list.split('\n').filter((l) => l.includes(`name=${prefix}node-${nodeId}`)).map((l) => /addr=(\S+)/.exec(l)![1]!);
+      // Killing one makes the node drop the other itself: it may be gone by the second KILL.
+      for (const addr of addrs) await admin.command(['CLIENT', 'KILL', addr]).catch(() => {});
+      return addrs.length;
+    };
+    const N = 600;
+    let killed = 0;
+    for (let i = 0; i < N; i++) {
+      await b.rt.publish('live', i);
+      if (i === 150 || i === 400) killed += await kill();
+      if (i % 10 === 9) await sleep(2);
+    }
+    assert.equal(killed, 4, 'node A had its two named connections both times');
+    await eventually(() => got.length === N, 15_000, `all messages on A (${got.length})`);
+    // The last ones are published while A is away and nothing follows them: no client could
+    // notice a gap, so only A's catch-up from history after reconnecting delivers them.
+    await kill();
+    for (let i = N; i < N + 5; i++) await b.rt.publish('live', i);
+    await eventually(() => got.length === N + 5, 15_000, `the messages published while A was away (${got.length})`);
+    assert.deepEqual(got, Array.from({ length: N + 5 }, (_, i) => i));
+    // Its presence member is still known after the reconnections, on both nodes.
+    assert.deepEqual((await b.rt.presence('live')).map((m) => m.info), ['on-a']);
+  });
+
+  test('bad options throw a TypeError naming them', () => {
+    assert.throws(() => new RedisAdapter({ port: 0 }), /port/);
+    assert.throws(() => new RedisAdapter({ nodeTtl: 5 }), /nodeTtl/);
+    assert.throws(() => new RedisAdapter({ bogus: 1 } as never), /unknown option bogus/);
+  });
+});
