@@ -315,6 +315,36 @@ describe('Redis adapter', () => {
     assert.deepEqual((await b.rt.presence('live')).map((m) => m.info), ['on-a']);
   });
 
+  test('Redis restarted without its data: nodes reconnect, subscribers are told the stream restarted and continue in the new epoch', T, async () => {
+    // A Redis of its own, restarted on the same port in the middle of the test.
+    let own = await startRedis();
+    closers.push(() => own.stop());
+    const at = (port: number) => new RealtimeServer({ adapter: new RedisAdapter({ port, prefix, nodeTtl: 1000 }), websocket: { heartbeatInterval: 0 } });
+    const a = at(own.port);
+    const b = at(own.port);
+    servers.push(a, b);
+    const { port } = await a.listen(0, '127.0.0.1');
+    const c = client(`ws://127.0.0.1:${port}/`);
+    const sub = c.subscribe('r');
+    const got: Array<[unknown, number]> = [];
+    sub.on('message', (d, m) => got.push([d, m.offset]));
+    const lost = new Promise<{ recovered: boolean; epoch: string }>((r) => sub.on('unrecoverable', r));
+    await within(sub.ready, 5000, 'subscribed');
+    for (let i = 0; i < 5; i++) await b.publish('r', `before ${i}`);
+    await eventually(() => got.length === 5, 5000, 'before the restart');
+    const oldEpoch = sub.epoch;
+    await own.stop();
+    own = await startRedis(own.port);
+    // Publishing waits for b to reconnect; the new stream starts again at offset 1.
+    for (let i = 0; i < 3; i++) await within(b.publish('r', `after ${i}`), 10_000, 'publish after the restart');
+    const notice = await within(lost, 10_000, 'restart notice');
+    assert.equal(notice.recovered, false);
+    assert.notEqual(notice.epoch, oldEpoch);
+    await eventually(() => got.length === 8, 10_000, `after the restart (${got.length})`);
+    assert.deepEqual(got.slice(5), [['after 0', 1], ['after 1', 2], ['after 2', 3]]);
+    assert.equal(sub.epoch, notice.epoch);
+  });
+
   test('bad options throw a TypeError naming them', () => {
     assert.throws(() => new RedisAdapter({ port: 0 }), /port/);
     assert.throws(() => new RedisAdapter({ nodeTtl: 5 }), /nodeTtl/);

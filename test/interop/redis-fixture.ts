@@ -35,8 +35,8 @@ function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
 }
 
 /** Spawns one redis-server and waits (≤ 5 s) until it answers PING. */
-async function startOnce(): Promise<RedisInstance> {
-  const port = await freePort();
+async function startOnce(fixedPort?: number): Promise<RedisInstance> {
+  const port = fixedPort ?? (await freePort());
   const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -74,16 +74,18 @@ async function startOnce(): Promise<RedisInstance> {
   throw new Error(`redis-server on port ${port} did not answer PING within 5 s (${String(lastError)}):\n${output}`);
 }
 
-export async function startRedis(): Promise<RedisInstance> {
+/** Starts a redis-server; with `port`, on that port (to restart one that was stopped). */
+export async function startRedis(port?: number): Promise<RedisInstance> {
   if (!existsSync(REDIS_SERVER)) {
     throw new Error('redis-server is not installed at /usr/bin/redis-server (install the Debian "redis-server" package)');
   }
   // The free port can be taken by someone else before redis binds it: then try another.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce();
+      return await startOnce(port);
     } catch (err) {
       if (attempt >= 3 || !/exited early/.test(String(err))) throw err;
+      if (port !== undefined) await sleep(200); // The old server's port may not be free yet.
     }
   }
 }
