@@ -5,15 +5,14 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './chromium.js';
 import { WebSocketServer, type ServerSocket } from '../../src/index.js';
 import { within } from '../helpers.js';
 import { Inbox, sha256 } from './interop-util.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const STEP = 5000;
 
 /** Helpers the page defines for the tests (see PAGE). */
@@ -144,16 +143,8 @@ let setup: Promise<Page> | null = null;
 /** Servers, browser and page, started once for the file; a failure fails every test. */
 function ready(): Promise<Page> {
   setup ??= (async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is not installed at ${CHROMIUM} (install the Debian "chromium" package); the browser interop tests cannot run`);
-    }
     await startServers();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 15_000,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage();
     page.setDefaultTimeout(STEP);
     await page.goto(`http://${base}/`, { timeout: STEP });

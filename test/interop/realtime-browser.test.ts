@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './chromium.js';
 import { browserBundlePath, readBrowserBundle, RealtimeError, RealtimeServer, type Session } from '../../src/realtime/index.js';
 import { within } from '../helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const STEP = 5000;
 /** Reconnection delays of the page's clients: small, so a cut connection comes back quickly. */
 const RECONNECT = { minDelay: 40, maxDelay: 200, factor: 2 };
@@ -234,16 +234,8 @@ const pageErrors: string[] = [];
 /** Servers, browser and page, started once for the file; a failure fails every test. */
 function ready(): Promise<Page> {
   setup ??= (async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is not installed at ${CHROMIUM} (install the Debian "chromium" package); the browser interop tests cannot run`);
-    }
     await startServers();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 15_000,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage();
     page.setDefaultTimeout(STEP);
     page.on('pageerror', (err) => pageErrors.push(err.message));

@@ -1,0 +1,18 @@
+/**
+ * Headless Chromium for the browser tests: Debian's build at /usr/bin/chromium, driven by
+ * playwright-core. Missing Chromium fails the tests (never skips them).
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** Flags this machine needs: running as root, no GPU, a closed network. */
+const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is not installed at ${CHROMIUM} (install the Debian "chromium" package); the browser interop tests cannot run`);
+  }
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, timeout: 15_000, args: FLAGS });
+}
