@@ -14,9 +14,9 @@ export interface AuthResult<U = unknown> {
 }
 
 export interface AuthContext<U = unknown> {
-  /** The upgrade request (headers, address, query) of the session's connection. */
-  request: UpgradeRequest;
-  /** The session: undefined at connect time, set when the client refreshes its token. */
+  /** At connect time: the upgrade request (headers, address, query) of the session's connection. */
+  request?: UpgradeRequest;
+  /** At a token refresh: the session (its upgrade request is no longer kept, see Session.upgradeRequest). */
   session?: Session<U>;
 }
 

@@ -246,7 +246,7 @@ export class RealtimeServer<U = unknown> implements SessionHost {
   private closed(session: Session<U>, code: number, reason: string): void {
     this.sessions.delete(session.id);
     this.deadlines.delete(session);
-    session.requests.rejectAll(() => new RealtimeError(ErrorCode.Disconnected, 'the session closed'));
+    session.sent?.rejectAll(() => new RealtimeError(ErrorCode.Disconnected, 'the session closed'));
     for (const topic of [...session.subscriptions.keys()]) void this.flow.unsubscribe(session, topic).catch((err) => this.reportError(err, session));
     session.conflated = null;
     if (session.authenticated) {

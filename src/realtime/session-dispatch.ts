@@ -47,13 +47,13 @@ export function dispatch(server: RealtimeServer<any>, s: Session<any>, data: str
     }
     case Msg.Reply: {
       if (!isId(m[1])) return bad(s, 'reply: bad id');
-      s.requests.resolve(m[1], m[2]);
+      s.sent?.resolve(m[1], m[2]);
       return;
     }
     case Msg.Error: {
       const [, id, code, message] = m;
       if (!isId(id) || typeof code !== 'string' || typeof message !== 'string') return bad(s, 'error: bad fields');
-      s.requests.reject(id, new RealtimeError(code, message));
+      s.sent?.reject(id, new RealtimeError(code, message));
       return;
     }
     case Msg.Ping:
@@ -166,7 +166,7 @@ async function authenticate(server: RealtimeServer<any>, s: Session<any>, token:
   const hook = server.config.authenticate;
   if (hook === undefined) return {};
   try {
-    const auth = await hook(token, refresh ? { request: s.upgradeRequest, session: s } : { request: s.upgradeRequest });
+    const auth = await hook(token, refresh ? { session: s } : { request: s.upgradeRequest! });
     if (auth === true) return {};
     return typeof auth === 'object' && auth !== null ? auth : 'unauthorized';
   } catch (err) {
@@ -197,6 +197,7 @@ async function connect(server: RealtimeServer<any>, s: Session<any>, m: unknown[
   } catch (err) {
     server.reportError(err, s);
   }
+  s.upgradeRequest = null;
 }
 
 function truncateUtf8(text: string, max: number): string {

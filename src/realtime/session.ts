@@ -44,19 +44,33 @@ export class Session<U = unknown> {
   /** @internal */ authenticated = false;
   /** @internal set once Connect was received (authentication may still be running). */ connecting = false;
   /** @internal */ readonly subscriptions = new Map<string, SessionSubscription>();
-  /** @internal requests this server sent to the client. */ readonly requests = new PendingRequests();
+  /** @internal requests this server sent to the client; created at the first one (most sessions never get one). */
+  sent: PendingRequests | null = null;
   /** @internal latest undelivered publication per topic and key while the socket is congested. */
   conflated: Map<string, Map<string, Publication>> | null = null;
   /** @internal */ limiter: RateLimiter | null = null;
   /** @internal refused messages in a row, for closing persistent offenders. */ refused = 0;
 
+  /**
+   * The opening handshake (headers, address, query) until the session is authenticated:
+   * authenticate and onConnect see it; then it is dropped (null), which halves what a session
+   * costs. Copy what you need later (a header, say) into session.data in onConnect.
+   */
+  upgradeRequest: UpgradeRequest | null;
+  /** The peer's address and the request target, kept for the session's lifetime. */
+  readonly remoteAddress: string | undefined;
+  readonly url: string;
+
   constructor(
     /** @internal */ readonly socket: ServerSocket<Session<any>>,
-    /** The opening handshake (headers, address, query). */
-    readonly upgradeRequest: UpgradeRequest,
+    upgradeRequest: UpgradeRequest,
     readonly codec: Codec,
     /** @internal */ readonly host: SessionHost,
-  ) {}
+  ) {
+    this.upgradeRequest = upgradeRequest;
+    this.remoteAddress = upgradeRequest.remoteAddress;
+    this.url = upgradeRequest.url;
+  }
 
   /** Whether the connection is still open. */
   get open(): boolean {
@@ -78,7 +92,7 @@ export class Session<U = unknown> {
   request(method: string, data?: unknown, options: { timeout?: number } = {}): Promise<unknown> {
     if (!isName(method)) throw new TypeError('method must be a string of 1 to 100 characters');
     if (!this.open) return Promise.reject(new RealtimeError(ErrorCode.Disconnected, 'the session is closed'));
-    const { id, result } = this.requests.open(options.timeout ?? this.host.requestTimeout, `request ${method}`);
+    const { id, result } = (this.sent ??= new PendingRequests()).open(options.timeout ?? this.host.requestTimeout, `request ${method}`);
     this.send([Msg.Request, id, method, data ?? null]);
     return result;
   }

@@ -317,7 +317,7 @@ for (const codec of ['json', 'msgpack'] as const) {
       const sid = await connect(page, name, codec, 'good:alice');
       const session = rt!.sessions.get(sid)!;
       assert.deepEqual(session.user, { name: 'alice' });
-      assert.equal(session.upgradeRequest.protocols.includes(`tether.v1.${codec}`), true);
+      assert.equal(session.codec.subprotocol, `tether.v1.${codec}`);
       await call(page, 'close', [name]);
       await waitUntil(() => disconnects.has(sid), STEP, 'server sees the close');
       assert.equal(disconnects.get(sid)!.code, 1000);

@@ -35,8 +35,12 @@ describe('realtime sessions: authentication', () => {
     assert.equal(s.open, true);
     assert.equal(contexts.length, 1);
     assert.equal(contexts[0]!.session, undefined);
-    assert.equal(contexts[0]!.request.protocols[0], 'tether.v1.json');
-    assert.equal(contexts[0]!.request.remoteAddress, '127.0.0.1');
+    assert.equal(contexts[0]!.request!.protocols[0], 'tether.v1.json');
+    assert.equal(contexts[0]!.request!.remoteAddress, '127.0.0.1');
+    // Kept only until connected; the address and target stay.
+    assert.equal(s.upgradeRequest, null);
+    assert.equal(s.remoteAddress, '127.0.0.1');
+    assert.equal(s.url, '/');
     assert.deepStrictEqual(connects, [c.sessionId]);
     const id = c.sessionId;
     c.close();
