@@ -213,7 +213,7 @@ class RedisLink implements AdapterLink {
     const now = Date.now();
     const tail = encodeMsgpack([options.key ?? null, options.except ?? null, data]);
     const reply = (await this.script(PUBLISH_SCRIPT, this.keys(topic), [
-      `${this.o.prefix}c:${topic}`, policy.mode, policy.historySize, Math.max(1, policy.historyTtl), now, Buffer.from(tail),
+      `${this.o.prefix}c:${topic}`, policy.mode, policy.historySize, Math.max(1, policy.historyTtl), now, asBuffer(tail),
       options.key ?? '', newEpoch(), Math.max(this.o.metaTtl, policy.historyTtl),
     ])) as [number, Buffer];
     const pub: Publication = { topic, data, offset: reply[0], epoch: reply[1].toString(), time: now };
@@ -266,7 +266,7 @@ class RedisLink implements AdapterLink {
 
   /** Records a member owned by this node and announces it if it is new. */
   private async store(cmd: RespClient, topic: string, sessionId: string, info: unknown): Promise<void> {
-    const added = await cmd.command(['HSET', `${this.o.prefix}p:{${topic}}`, sessionId, Buffer.from(encodeMsgpack([info ?? null, this.nodeId]))]);
+    const added = await cmd.command(['HSET', `${this.o.prefix}p:{${topic}}`, sessionId, asBuffer(encodeMsgpack([info ?? null, this.nodeId]))]);
     if (added === 1) await this.announce(cmd, topic, true, sessionId, info);
   }
 
@@ -281,7 +281,7 @@ class RedisLink implements AdapterLink {
   }
 
   private announce(cmd: RespClient, topic: string, joined: boolean, sessionId: string, info: unknown): Promise<RespValue> {
-    return cmd.command(['PUBLISH', `${this.o.prefix}p:${topic}`, Buffer.from(encodeMsgpack([joined, sessionId, info ?? null]))]);
+    return cmd.command(['PUBLISH', `${this.o.prefix}p:${topic}`, asBuffer(encodeMsgpack([joined, sessionId, info ?? null]))]);
   }
 
   async presence(topic: string): Promise<Member[]> {
@@ -309,12 +309,12 @@ class RedisLink implements AdapterLink {
 
   async sendToSession(sessionId: string, event: string, data: unknown): Promise<void> {
     const { cmd } = await this.ready;
-    await cmd.command(['PUBLISH', `${this.o.prefix}all`, Buffer.from(encodeMsgpack([0, sessionId, event, data]))]);
+    await cmd.command(['PUBLISH', `${this.o.prefix}all`, asBuffer(encodeMsgpack([0, sessionId, event, data]))]);
   }
 
   async broadcast(event: string, data: unknown, except?: string): Promise<void> {
     const { cmd } = await this.ready;
-    await cmd.command(['PUBLISH', `${this.o.prefix}all`, Buffer.from(encodeMsgpack([1, except ?? null, event, data]))]);
+    await cmd.command(['PUBLISH', `${this.o.prefix}all`, asBuffer(encodeMsgpack([1, except ?? null, event, data]))]);
   }
 
   async close(): Promise<void> {
@@ -382,4 +382,9 @@ function parseEntry(topic: string, epoch: string, entry: [Buffer, Buffer[]]): Pu
     else if (f === 'm') tail = fields[i + 1];
   }
   return withTail({ topic, data: null, offset: Number(id.slice(0, id.indexOf('-'))), epoch, time }, tail ?? Buffer.alloc(0));
+}
+
+/** A Buffer over the encoder's bytes, without copying them. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
