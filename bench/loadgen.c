@@ -5,13 +5,20 @@
  *   loadgen echo      --port P [--conns N] [--size S] [--depth D] [--seconds T] [--binary]
  *                     [--raw] [--frame-file F] [--extensions "permessage-deflate; ..."] [--path /x]
  *   loadgen handshake --port P [--conns K] [--seconds T]
- *   loadgen broadcast --port P [--subs N] [--size S] [--window W] [--seconds T] [--socketio | --realtime [--msgpack]]
- *   loadgen idle      --port P [--conns N]      (prints "ready", holds until stdin closes)
+ *   loadgen broadcast --port P [--pub-port Q] [--subs N] [--size S] [--window W] [--seconds T]
+ *                     [--socketio | --realtime [--msgpack]]
+ *   loadgen idle      --port P [--conns N] [--socketio | --realtime [--msgpack]]
+ *                     (prints "ready" once every connection is open, holds until stdin closes)
  *
  * Broadcast with --realtime speaks Tether's realtime protocol (tether.v1, JSON or with --msgpack
  * MessagePack): every connection sends Connect and waits for Connected, subscribers then Subscribe
  * to the topic "bench" and wait for the Reply; the publisher publishes and its Replies are read.
- * Only Publication messages count as deliveries.
+ * Only Publication messages count as deliveries. --pub-port connects the publisher to another
+ * port (another server node) than the subscribers (default: the same port).
+ *
+ * Idle with --realtime: every connection sends Connect, then Subscribes to "room<i % 100>" and
+ * waits for the Reply; with --socketio: every connection completes the engine.io/socket.io
+ * connect and emits "join" for "room<i % 100>". Then all stay idle.
  *
  * Prints one JSON line: messages (or handshakes) per second, latency percentiles (echo),
  * and the generator's own CPU share. Loopback only: it connects to 127.0.0.1.
@@ -46,7 +53,7 @@ typedef struct {
 } conn;
 
 static int port = 0, nconns = 100, msgsize = 16, depth = 1, seconds = 5, binary = 0, raw = 0, socketio = 0, window_ = 16;
-static int realtime = 0, rt_msgpack = 0;
+static int realtime = 0, rt_msgpack = 0, pub_port = 0;
 static const char *path = "/";
 static const char *extensions = NULL; /* Sec-WebSocket-Extensions to offer */
 static const char *mode = "echo";
@@ -105,28 +112,39 @@ static size_t mp_str(unsigned char *d, const unsigned char *s, size_t n) {
   memcpy(d + h, s, n); return h + n;
 }
 
-/* A masked realtime client frame: Connect [0, "bench", {}], Subscribe [2, id, "bench", {}] or
- * Publish [4, id, "bench", data, {}] (data: ASCII letters, so JSON needs no escaping). */
-static size_t rt_frame(unsigned char *dst, int type, uint32_t id, const unsigned char *data, size_t n) {
+/* A masked realtime client frame: Connect [0, "bench", {}], Subscribe [2, id, topic, {}] or
+ * Publish [4, id, topic, data, {}] (topic: "bench" unless given; data: ASCII letters, so JSON
+ * needs no escaping). */
+static size_t rt_frame_to(unsigned char *dst, int type, uint32_t id, const char *topic, const unsigned char *data, size_t n) {
   static unsigned char body[65536 + 64]; size_t k = 0;
+  if (type == RT_CONNECT) topic = "bench"; /* the token */
   if (rt_msgpack) {
     body[k++] = 0x90 | (3 + (type != RT_CONNECT) + (data != NULL));
     k += mp_uint(body + k, type);
     if (type != RT_CONNECT) k += mp_uint(body + k, id);
-    k += mp_str(body + k, (const unsigned char *)"bench", 5);
+    k += mp_str(body + k, (const unsigned char *)topic, strlen(topic));
     if (data) k += mp_str(body + k, data, n);
     body[k++] = 0x80;
   } else {
     k = sprintf((char *)body, "[%d,", type);
     if (type != RT_CONNECT) k += sprintf((char *)body + k, "%u,", id);
-    k += sprintf((char *)body + k, "\"bench\",");
+    k += sprintf((char *)body + k, "\"%s\",", topic);
     if (data) { body[k++] = '"'; memcpy(body + k, data, n); k += n; body[k++] = '"'; body[k++] = ','; }
     k += sprintf((char *)body + k, "{}]");
   }
   return build_frame(dst, rt_msgpack ? 2 : 1, body, k);
 }
+static size_t rt_frame(unsigned char *dst, int type, uint32_t id, const unsigned char *data, size_t n) {
+  return rt_frame_to(dst, type, id, "bench", data, n);
+}
 
-static void send_rt(conn *c, int type) { unsigned char b[128]; outq(c, b, rt_frame(b, type, 1, NULL, 0)); }
+/* Idle connections spread over 100 topics / rooms: "room<slot % 100>". */
+static const char *idle_room(conn *c) { static char t[16]; snprintf(t, sizeof t, "room%d", c->slot % 100); return t; }
+
+static void send_rt(conn *c, int type) {
+  unsigned char b[128];
+  outq(c, b, rt_frame_to(b, type, 1, c->role == ROLE_IDLE ? idle_room(c) : "bench", NULL, 0));
+}
 
 /* The type of a realtime server message (its array's first element), or -1. */
 static int rt_type(const unsigned char *p, size_t n) {
@@ -157,6 +175,7 @@ static void on_message(conn *c, int opcode, const unsigned char *p, size_t n) {
     if (c->state == ST_SIO_CONNECT && n >= 2 && p[0] == '4' && p[1] == '0') {
       c->state = ST_OPEN;
       if (c->role == ROLE_SUB) send_text(c, "42[\"join\",\"bench\"]");
+      else if (c->role == ROLE_IDLE) { char j[48]; snprintf(j, sizeof j, "42[\"join\",\"%s\"]", idle_room(c)); send_text(c, j); }
       return;
     }
   }
@@ -164,7 +183,7 @@ static void on_message(conn *c, int opcode, const unsigned char *p, size_t n) {
     int type = rt_type(p, n);
     if (type == RT_ERROR) { fprintf(stderr, "realtime error from the server: %.*s\n", (int)(n < 200 ? n : 200), p); exit(1); }
     if (c->state == ST_RT_CONNECT && type == RT_CONNECTED) {
-      if (c->role == ROLE_SUB) { send_rt(c, RT_SUBSCRIBE); c->state = ST_RT_SUBSCRIBE; }
+      if (c->role == ROLE_SUB || c->role == ROLE_IDLE) { send_rt(c, RT_SUBSCRIBE); c->state = ST_RT_SUBSCRIBE; }
       else c->state = ST_OPEN;
       return;
     }
@@ -264,7 +283,7 @@ static void start_conn(conn *c) {
   struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = 0 };
   src.sin_addr.s_addr = htonl(0x7f000000 | (2 + (src_ip_index++ % 200)));
   if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) die("bind");
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(c->role == ROLE_PUB && pub_port ? pub_port : port) };
   a.sin_addr.s_addr = htonl(0x7f000001);
   if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS) die("connect");
   c->fd = fd; c->state = ST_CONNECTING; c->rawpending = replysize;
@@ -281,7 +300,8 @@ static void on_connected(conn *c) {
                 : c->role == ROLE_PUB ? (socketio ? "/socket.io/?EIO=4&transport=websocket" : "/pub")
                 : (socketio ? "/socket.io/?EIO=4&transport=websocket" : path);
   int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s%s%s%s\r\n", p, port,
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s%s%s%s\r\n", p,
+                   c->role == ROLE_PUB && pub_port ? pub_port : port,
                    extensions ? "Sec-WebSocket-Extensions: " : "", extensions ? extensions : "", extensions ? "\r\n" : "",
                    !realtime ? "" : rt_msgpack ? "Sec-WebSocket-Protocol: tether.v1.msgpack\r\n" : "Sec-WebSocket-Protocol: tether.v1.json\r\n");
   c->state = ST_HANDSHAKE; outq(c, req, n); flush_out(c);
@@ -328,6 +348,7 @@ int main(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i]; const char *v = i + 1 < argc ? argv[i + 1] : "0";
     if (!strcmp(a, "--port")) port = atoi(v), i++;
+    else if (!strcmp(a, "--pub-port")) pub_port = atoi(v), i++;
     else if (!strcmp(a, "--conns") || !strcmp(a, "--subs")) nconns = atoi(v), i++;
     else if (!strcmp(a, "--size")) msgsize = atoi(v), i++;
     else if (!strcmp(a, "--depth")) depth = atoi(v), i++;
@@ -345,7 +366,8 @@ int main(int argc, char **argv) {
     else { fprintf(stderr, "unknown flag %s\n", a); return 2; }
   }
   if (!port) { fprintf(stderr, "--port is required\n"); return 2; }
-  if (realtime && (socketio || raw || strcmp(mode, "broadcast") != 0 || msgsize > 65000)) { fprintf(stderr, "--realtime is for broadcast, without --socketio or --raw, up to 65000 bytes\n"); return 2; }
+  if (realtime && (socketio || raw || (strcmp(mode, "broadcast") != 0 && strcmp(mode, "idle") != 0) || msgsize > 65000)) { fprintf(stderr, "--realtime is for broadcast and idle, without --socketio or --raw, up to 65000 bytes\n"); return 2; }
+  if (pub_port && strcmp(mode, "broadcast") != 0) { fprintf(stderr, "--pub-port is for broadcast\n"); return 2; }
   struct rlimit rl = { 65536, 65536 }; setrlimit(RLIMIT_NOFILE, &rl);
   ep = epoll_create1(0);
   conns = calloc(nconns + 2, sizeof *conns);
@@ -383,6 +405,8 @@ int main(int argc, char **argv) {
     }
   }
   if (!strcmp(mode, "idle")) {
+    /* socket.io's join is not acknowledged: let the server take the joins before "ready". */
+    if (socketio) run_loop(now_us() + 300000, NULL);
     printf("ready\n"); fflush(stdout);
     char buf[16]; while (read(0, buf, sizeof buf) > 0) {}
     return 0;

@@ -32,6 +32,9 @@ function targets(results) {
     const r = `realtime publish ${n}`;
     t.push([`${r}: ≥ 5× socket.io`, ratio(value(results, r, 'tether-realtime'), value(results, r, 'socket.io')), 5]);
   }
+  // Realtime sessions at rest (the id carries N: 10,000, or 2,000 with --quick).
+  const rm = results.find((r) => r.id.startsWith('realtime idle memory'))?.id;
+  if (rm) t.push([`realtime idle memory per session: ≤ 0.5× socket.io`, ratio(value(results, rm, 'tether-realtime'), value(results, rm, 'socket.io')), 0.5, true]);
   const m = 'idle memory (10,000 connections)';
   t.push([`idle memory per connection: ≤ 0.5× ws`, ratio(value(results, m, 'tether'), value(results, m, 'ws+addons')), 0.5, true]);
   t.push(['handshakes per second: ≥ 2× ws', ratio(value(results, 'handshakes', 'tether'), value(results, 'handshakes', 'ws+addons')), 2]);
@@ -45,8 +48,8 @@ export function renderReport(results, machine, run) {
   md += `- Machine: ${machine.cores} × ${machine.cpu}, ${machine.memoryGiB} GiB, shared with other work (absolute numbers drift; compare ratios within one run).\n`;
   md += `- Node ${machine.node}. Each server runs in its own process pinned to CPU 0 (\`taskset -c 0\`); the native load generator (\`bench/loadgen.c\`, epoll, one thread) is pinned to CPU 1.\n`;
   md += `- ${run.reps} interleaved repetition(s) per scenario (A B C A B C …), ${run.seconds} s measured after 0.5 s of warm-up; medians with min–max. "loadgen CPU" is the generator's share of its core: below 100% it was not the bottleneck.\n`;
-  md += `- Peers: Tether; \`ws\` 8 with \`bufferutil\` and \`utf-8-validate\` (ws+addons) and without (ws); uWebSockets.js (npm \`@trufflesuite/uws-js-unofficial\`); Bun (npm \`bun\`); socket.io 4 (websocket transport, rooms) for broadcast; Tether's realtime layer (tether-realtime: \`RealtimeServer\`, clients Connect and Subscribe, the publisher's client publishes, JSON or MessagePack) against socket.io's \`io.to(room).emit\`; a raw \`net\` echo server as the floor of Node (no framing; it echoes each read in one write).\n\n`;
-  md += `Commands: \`npm run bench\` (full), \`npm run bench -- --quick\`, \`npm run bench -- --only "broadcast"\`, \`npm run bench -- --only "realtime"\`.\n\n`;
+  md += `- Peers: Tether; \`ws\` 8 with \`bufferutil\` and \`utf-8-validate\` (ws+addons) and without (ws); uWebSockets.js (npm \`@trufflesuite/uws-js-unofficial\`); Bun (npm \`bun\`); socket.io 4 (websocket transport, rooms) for broadcast; Tether's realtime layer (tether-realtime: \`RealtimeServer\`, clients Connect and Subscribe, the publisher's client publishes, JSON or MessagePack) against socket.io's \`io.to(room).emit\`; tether-realtime redis 2-node: two \`RealtimeServer\` processes with \`RedisAdapter\` on one redis-server (publisher on node A, subscribers on node B; both nodes and redis-server pinned to CPU 0, the load generator to CPU 1; socket.io has no broker in that scenario); a raw \`net\` echo server as the floor of Node (no framing; it echoes each read in one write).\n\n`;
+  md += `Commands: \`npm run bench\` (full), \`npm run bench -- --quick\`, \`npm run bench -- --only "broadcast"\`, \`npm run bench -- --only "realtime"\`, \`npm run bench -- --only "via Redis"\`, \`npm run bench -- --only "realtime idle memory"\`.\n\n`;
   md += `![chart](benchmarks.svg)\n\n## Targets\n\n| target | measured | met |\n| --- | --- | --- |\n`;
   for (const [name, v, goal, lower] of targets(results)) {
     md += `| ${name} | ${v.toFixed(2)}× | ${(lower ? v <= goal : v >= goal) ? 'yes' : '**no**'} |\n`;
@@ -55,7 +58,7 @@ export function renderReport(results, machine, run) {
   for (const r of results) {
     const baseline = r.baseline ?? 'ws+addons';
     const ws = r.rows.find((x) => x.peer === baseline)?.median;
-    md += `\n### ${r.id} (${r.unit}${r.lowerIsBetter ? ', lower is better' : ''})\n\n| peer | median | min–max | × ${baseline} | p50 / p99 latency | loadgen CPU |\n| --- | --- | --- | --- | --- | --- |\n`;
+    md += `\n### ${r.id} (${r.unit}${r.lowerIsBetter ? ', lower is better' : ''})\n\n${r.note ? r.note + '\n\n' : ''}| peer | median | min–max | × ${baseline} | p50 / p99 latency | loadgen CPU |\n| --- | --- | --- | --- | --- | --- |\n`;
     for (const x of r.rows) {
       const lat = Number.isFinite(x.p50) && x.p50 > 0 ? `${x.p50} / ${x.p99} µs` : '—';
       md += `| ${x.peer} | ${fmt(x.median, r.unit)} | ${fmt(x.min, r.unit)}–${fmt(x.max, r.unit)} | ${ws ? (x.median / ws).toFixed(2) : '—'} | ${lat} | ${Number.isFinite(x.loadgenCpu) ? (x.loadgenCpu * 100).toFixed(0) + '%' : '—'} |\n`;
@@ -66,7 +69,7 @@ export function renderReport(results, machine, run) {
 
 /** Bars of each peer relative to ws+addons (or the scenario's baseline), one group per scenario (log scale). */
 function chart(results) {
-  const colors = { tether: '#1f77b4', 'tether-realtime': '#17becf', 'tether-realtime msgpack': '#9edae5', 'ws+addons': '#ff7f0e', ws: '#ffbb78', uws: '#2ca02c', bun: '#d62728', 'socket.io': '#9467bd', 'net floor': '#7f7f7f' };
+  const colors = { tether: '#1f77b4', 'tether-realtime': '#17becf', 'tether-realtime msgpack': '#9edae5', 'tether-realtime redis 2-node': '#0e6f7a', 'ws+addons': '#ff7f0e', ws: '#ffbb78', uws: '#2ca02c', bun: '#d62728', 'socket.io': '#9467bd', 'net floor': '#7f7f7f' };
   const rowH = 14, groupGap = 18, left = 250, width = 820, plotW = width - left - 60;
   const groups = results.map((r) => ({ r, base: r.rows.find((x) => x.peer === (r.baseline ?? 'ws+addons'))?.median }));
   let y = 50;
@@ -90,7 +93,7 @@ function chart(results) {
     const x = xOf(t).toFixed(1);
     axis += `<line x1="${x}" y1="40" x2="${x}" y2="${y}" stroke="#ddd"/><text x="${x}" y="36" font-size="10" text-anchor="middle">${t < 1 ? '1/' + 1 / t : t}×</text>`;
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/><text x="10" y="16" font-size="13">Throughput relative to ws with addons (realtime publish: to socket.io; idle memory: ws ÷ peer), log scale</text>${axis}${body}</svg>\n`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/><text x="10" y="16" font-size="13">Throughput relative to ws with addons (realtime scenarios: to socket.io; idle memory: baseline ÷ peer), log scale</text>${axis}${body}</svg>\n`;
 }
 
 function esc(s) {

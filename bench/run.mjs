@@ -1,7 +1,8 @@
 // `npm run bench`: runs each server under test pinned to CPU 0 and the native load generator
 // pinned to CPU 1, interleaving peers (A B C A B C ...), and writes docs/benchmarks.md and
 // docs/benchmarks.svg. `--quick` for a short development run; `--only <substring>` to pick
-// scenarios. Loopback only; every process started here is stopped here, by PID.
+// scenarios. Loopback only; every process started here is stopped here, by PID (including the
+// redis-server of the Redis scenario, started on a free port without persistence).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -36,9 +37,13 @@ const PEERS = {
   'socket.io': { cmd: [node, 'bench/servers/socketio.mjs'], socketio: true },
   'tether-realtime': { cmd: [node, 'bench/servers/tether-realtime.mjs'], realtime: 'json' },
   'tether-realtime msgpack': { cmd: [node, 'bench/servers/tether-realtime.mjs'], realtime: 'msgpack' },
+  // Two nodes, each with a RedisAdapter on the scenario's redis-server: the publisher on node A,
+  // the subscribers on node B, so every delivery crosses Redis.
+  'tether-realtime redis 2-node': { cmd: [node, 'bench/servers/tether-realtime.mjs'], realtime: 'json', nodes: 2, redis: true },
   'net floor': { cmd: [node, 'bench/servers/net.mjs'], raw: true },
 };
-const available = (name) => (name === 'bun' ? existsSync(bun) : true);
+const REDIS_SERVER = '/usr/bin/redis-server';
+const available = (name) => (name === 'bun' ? existsSync(bun) : PEERS[name].redis ? existsSync(REDIS_SERVER) : true);
 
 // A 200-byte JSON-like message, compressed once here (no context takeover) and framed with RSV1.
 function deflateFrame() {
@@ -68,7 +73,23 @@ for (const subs of [1000, 10000]) {
 for (const [label, subs] of [['1k', 1000], ['10k', 10000]]) {
   SCENARIOS.push({ id: `realtime publish ${label}`, kind: 'broadcast', unit: 'deliveries/s', baseline: 'socket.io', peers: ['tether-realtime', 'tether-realtime msgpack', 'socket.io', 'tether'], args: ['broadcast', '--subs', String(subs), '--size', '64', '--window', '8'] });
 }
+// Redis fan-out across two tether-realtime nodes against one node (MemoryAdapter) and socket.io
+// (one node, no broker / adapter): deliveries to 10,000 subscribers.
+SCENARIOS.push({
+  id: 'realtime publish 10k via Redis (2 nodes)', kind: 'broadcast', unit: 'deliveries/s', baseline: 'socket.io',
+  peers: ['tether-realtime redis 2-node', 'tether-realtime', 'socket.io'],
+  args: ['broadcast', '--subs', '10000', '--size', '64', '--window', '8'],
+  note: 'tether-realtime redis 2-node: two server processes with `RedisAdapter` on one redis-server (started by the benchmark on a free port, `--save "" --appendonly no`); the publisher is connected to node A and the 10,000 subscribers to node B, so every delivery crosses Redis. Pinned: both nodes and redis-server on CPU 0 (sharing it), the load generator on CPU 1. tether-realtime: one node, MemoryAdapter. socket.io: one node with its default in-memory adapter — no broker in this run.',
+});
 SCENARIOS.push({ id: 'handshakes', kind: 'handshake', unit: 'handshakes/s', peers: ['tether', 'ws+addons', 'uws', 'bun'], args: ['handshake', '--conns', '50'] });
+// Realtime sessions at rest: Connect + Subscribe to one of 100 topics (socket.io: connect + join
+// one of 100 rooms), measured like the idle scenario (server RSS growth ÷ connections).
+const idleN = quick ? 2000 : 10000;
+SCENARIOS.push({
+  id: `realtime idle memory (${idleN.toLocaleString('en-US')} sessions)`, kind: 'idle', unit: 'KiB/conn', lowerIsBetter: true, baseline: 'socket.io',
+  peers: ['tether-realtime', 'socket.io', 'tether'], args: ['idle', '--conns', String(idleN)],
+  note: 'tether-realtime: each connection sends Connect, then Subscribes to `room<i % 100>` (JSON codec). socket.io: engine.io + socket.io connect, then emits `join` for `room<i % 100>`. tether: bare WebSocket connections (no handshake after the upgrade), for reference. Server RSS growth ÷ connections, 1.5 s after all are set up; servers on CPU 0, load generator on CPU 1.',
+});
 SCENARIOS.push({ id: 'idle memory (10,000 connections)', kind: 'idle', unit: 'KiB/conn', lowerIsBetter: true, peers: ['tether', 'ws+addons', 'uws', 'bun'], args: ['idle', '--conns', quick ? '2000' : '10000'] });
 SCENARIOS.push({ id: 'compressed echo 200 B depth 4', kind: 'echo', unit: 'msg/s', feature: 'deflate', peers: ['tether', 'ws+addons', 'uws', 'bun'], args: ['echo', '--conns', '100', '--depth', '4'], deflate: true });
 
@@ -100,20 +121,56 @@ function waitFor(stream, text, ms) {
   });
 }
 
-async function runOnce(scenario, peerName) {
-  const peer = PEERS[peerName];
+/** Starts redis-server (pinned to CPU 0, no persistence) on a free loopback port; stop() kills it by PID. */
+async function startRedis() {
   const port = await freePort();
-  const server = spawn('taskset', ['-c', '0', ...peer.cmd, String(port), scenario.feature ?? ''], {
-    cwd: root, env: { ...process.env, ...peer.env }, stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn('taskset', ['-c', '0', REDIS_SERVER, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let serverErr = '';
-  server.stderr.on('data', (d) => (serverErr += d));
+  const exited = new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
   try {
     await Promise.race([
-      waitFor(server.stdout, 'ready', 20_000),
-      new Promise((_, reject) => server.once('exit', (code) => reject(new Error(`server exited with ${code}: ${serverErr.split('\n').find((l) => /Error/.test(l)) ?? ''}`)))),
+      waitFor(child.stdout, 'Ready to accept connections', 10_000),
+      exited.then(() => { throw new Error(`redis-server exited early on port ${port}`); }),
     ]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { port, pid: child.pid, stop };
+}
+
+let redis = null; // the running scenario's redis-server, if it has one
+
+async function runOnce(scenario, peerName) {
+  const peer = PEERS[peerName];
+  const servers = [];
+  const serverErr = [];
+  const started = [];
+  for (let i = 0; i < (peer.nodes ?? 1); i++) {
+    const port = await freePort();
+    const env = { ...process.env, ...peer.env, ...(peer.redis ? { TETHER_BENCH_REDIS_PORT: String(redis.port) } : {}) };
+    const server = spawn('taskset', ['-c', '0', ...peer.cmd, String(port), scenario.feature ?? ''], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    server.port = port;
+    serverErr[i] = '';
+    server.stderr.on('data', (d) => (serverErr[i] += d));
+    servers.push(server);
+    started.push(Promise.race([
+      waitFor(server.stdout, 'ready', 20_000),
+      new Promise((_, reject) => server.once('exit', (code) => reject(new Error(`server exited with ${code}: ${serverErr[i].split('\n').find((l) => /Error/.test(l)) ?? ''}`)))),
+    ]));
+  }
+  // Node A (the first) takes the publisher, the last node the subscribers; one node takes both.
+  const server = servers[servers.length - 1];
+  const port = server.port;
+  try {
+    await Promise.all(started);
     const args = [...scenario.args, '--port', String(port)];
+    if (servers.length > 1) args.push('--pub-port', String(servers[0].port));
     if (scenario.kind === 'echo' && !scenario.deflate) args.push('--seconds', String(seconds));
     if (scenario.kind !== 'echo' && scenario.kind !== 'idle') args.push('--seconds', String(seconds));
     if (scenario.deflate) args.push('--frame-file', deflateFrame(), '--extensions', 'permessage-deflate; server_no_context_takeover; client_no_context_takeover', '--seconds', String(seconds));
@@ -138,10 +195,12 @@ async function runOnce(scenario, peerName) {
     if (res.count === 0) throw new Error(`no messages measured (${r.stderr.trim()})`);
     return { value: res.rate, p50: res.p50_us, p99: res.p99_us, loadgenCpu: res.loadgen_cpu };
   } finally {
-    server.kill('SIGKILL');
-    await new Promise((r) => (server.exitCode !== null || server.signalCode !== null ? r() : server.once('exit', r)));
-    const firstError = serverErr.split('\n').find((l) => /Error|error:/.test(l));
-    if (firstError) process.stderr.write(`[${peerName}] ${firstError.trim()}\n`);
+    for (const [i, s] of servers.entries()) {
+      s.kill('SIGKILL');
+      await new Promise((r) => (s.exitCode !== null || s.signalCode !== null ? r() : s.once('exit', r)));
+      const firstError = serverErr[i].split('\n').find((l) => /Error|error:/.test(l));
+      if (firstError) process.stderr.write(`[${peerName}${servers.length > 1 ? ` node ${i}` : ''}] ${firstError.trim()}\n`);
+    }
   }
 }
 
@@ -155,6 +214,11 @@ for (const scenario of SCENARIOS) {
   if (only && !scenario.id.includes(only)) continue;
   const peers = scenario.peers.filter(available);
   const runs = Object.fromEntries(peers.map((p) => [p, []]));
+  if (peers.some((p) => PEERS[p].redis)) {
+    redis = await startRedis();
+    process.stdout.write(`${scenario.id} | redis-server pid ${redis.pid} on 127.0.0.1:${redis.port}\n`);
+  }
+  try {
   for (let rep = 0; rep < reps; rep++) {
     for (const p of peers) {
       try {
@@ -165,6 +229,10 @@ for (const scenario of SCENARIOS) {
         process.stdout.write(`${scenario.id} | ${p} | failed: ${err.message.split('\n')[0]}\n`);
       }
     }
+  }
+  } finally {
+    if (redis) await redis.stop();
+    redis = null;
   }
   const rows = peers.map((p) => {
     const v = runs[p].map((r) => r.value);

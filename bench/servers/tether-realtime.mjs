@@ -3,9 +3,13 @@
 // each publication out to every subscriber. Topics keep the defaults (reliable, a history of
 // 1000 messages for 5 minutes, no presence): the history ring is part of the measured path.
 // The codec is whatever the client negotiates (tether.v1.json or tether.v1.msgpack).
-import { RealtimeServer } from '../../dist/src/realtime/index.js';
+// With TETHER_BENCH_REDIS_PORT set, the node uses a RedisAdapter on that 127.0.0.1 port (several
+// nodes sharing one redis-server); otherwise its own MemoryAdapter.
+import { RealtimeServer, RedisAdapter } from '../../dist/src/realtime/index.js';
 const port = Number(process.argv[2]);
+const redisPort = Number(process.env.TETHER_BENCH_REDIS_PORT) || 0;
 const rt = new RealtimeServer({
+  ...(redisPort ? { adapter: new RedisAdapter({ port: redisPort }) } : {}),
   authenticate: (token) => ({ user: token }),
   authorize: { publish: () => true },
   websocket: {
