@@ -51,7 +51,6 @@ export abstract class FrameReader {
 
   private frameFin = false;
   private frameOpcode = 0;
-  private frameRsv1 = false;
   private frameLength = 0;
   private frameReceived = 0;
   /** The frame's mask key, packed (see packMask). */
@@ -220,7 +219,6 @@ export abstract class FrameReader {
     }
     this.frameFin = (b0 & 0x80) !== 0;
     this.frameOpcode = opcode;
-    this.frameRsv1 = (b0 & 0x40) !== 0;
     this.frameLength = len;
     this.frameReceived = 0;
     if (this.expectMasked) this.mask = (h[off]! | (h[off + 1]! << 8) | (h[off + 2]! << 16) | (h[off + 3]! << 24)) >>> 0;

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type ServerOptions, type ServerSocket, type UpgradeRequest, PreparedMessage } from '../server/index.js';
+import { WebSocketServer, type ServerOptions, type ServerSocket, type UpgradeRequest } from '../server/index.js';
 import type { Adapter, AdapterLink, HistoryResult, Member, Publication, TopicPolicy } from './adapter.js';
 import { codecForSubprotocol, codecs, jsonCodec, type Codec } from './codec.js';
 import { MemoryAdapter } from './memory-adapter.js';
@@ -10,9 +10,9 @@ import { resolveRealtimeOptions, resolveTopicPolicy, type RealtimeServerOptions,
 import { Session, type SessionHost } from './session.js';
 import { dispatch } from './session-dispatch.js';
 import { SubscriptionFlow } from './subscription-flow.js';
-import { TopicFanout } from './topic-fanout.js';
+import { CodecFrames, TopicFanout } from './topic-fanout.js';
 import { RealtimeError } from './realtime-error.js';
-import { drainReason, ErrorCode, isName, isTopic, Msg, RealtimeClose } from './wire-protocol.js';
+import { checkName, checkTopic, drainReason, ErrorCode, Msg, RealtimeClose } from './wire-protocol.js';
 
 export type EventHandler<U = unknown> = (data: unknown, session: Session<U>) => void;
 export type RequestHandler<U = unknown> = (data: unknown, session: Session<U>) => unknown;
@@ -108,7 +108,7 @@ export class RealtimeServer<U = unknown> implements SessionHost {
 
   /** Handles an event clients emit. One handler per event name. */
   on(event: string, handler: EventHandler<U>): this {
-    if (!isName(event)) throw new TypeError('event must be a string of 1 to 100 characters');
+    checkName(event, 'event');
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
     this.events.set(event, handler);
     return this;
@@ -116,7 +116,7 @@ export class RealtimeServer<U = unknown> implements SessionHost {
 
   /** Answers a request method; the handler's return value (or promise) is the reply, a thrown RealtimeError the error. */
   handle(method: string, handler: RequestHandler<U>): this {
-    if (!isName(method)) throw new TypeError('method must be a string of 1 to 100 characters');
+    checkName(method, 'method');
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
     this.methods.set(method, handler);
     return this;
@@ -132,7 +132,7 @@ export class RealtimeServer<U = unknown> implements SessionHost {
    * `except` leaves out one session (the sender). Resolves with the message's offset and epoch.
    */
   async publish(topic: string, data: unknown, options: { key?: string; except?: Session<U> | string } = {}): Promise<{ offset: number; epoch: string }> {
-    if (!isTopic(topic)) throw new TypeError('topic must be a string of 1 to 200 characters without control characters');
+    checkTopic(topic);
     if (options.key !== undefined && typeof options.key !== 'string') throw new TypeError('key must be a string');
     const except = options.except instanceof Session ? options.except.id : options.except;
     const policy = this.policy(topic);
@@ -144,14 +144,14 @@ export class RealtimeServer<U = unknown> implements SessionHost {
 
   /** Sends an event to every session on every node, except one if given. */
   emitAll(event: string, data?: unknown, options: { except?: Session<U> | string } = {}): Promise<void> {
-    if (!isName(event)) throw new TypeError('event must be a string of 1 to 100 characters');
+    checkName(event, 'event');
     const except = options.except instanceof Session ? options.except.id : options.except;
     return this.link.broadcast(event, data ?? null, except);
   }
 
   /** Sends an event to one session, whichever node holds it. */
   emitTo(sessionId: string, event: string, data?: unknown): Promise<void> {
-    if (!isName(event)) throw new TypeError('event must be a string of 1 to 100 characters');
+    checkName(event, 'event');
     return this.link.sendToSession(sessionId, event, data ?? null);
   }
 
@@ -259,14 +259,8 @@ export class RealtimeServer<U = unknown> implements SessionHost {
   }
 
   private deliverToAll(event: string, data: unknown, except: string | undefined): void {
-    let asJson: PreparedMessage | null = null;
-    let asMsgpack: PreparedMessage | null = null;
-    const message = [Msg.Event, event, data];
-    for (const s of this.sessions.values()) {
-      if (!s.authenticated || s.id === except) continue;
-      if (s.codec === jsonCodec) (asJson ??= new PreparedMessage(jsonCodec.encode(message))).sendTo(s.socket);
-      else (asMsgpack ??= new PreparedMessage(s.codec.encode(message), { binary: true })).sendTo(s.socket);
-    }
+    const frames = new CodecFrames([Msg.Event, event, data]);
+    for (const s of this.sessions.values()) if (s.authenticated && s.id !== except) frames.sendTo(s);
   }
 
   /** @internal */

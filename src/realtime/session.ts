@@ -5,7 +5,7 @@ import type { Codec } from './codec.js';
 import { PendingRequests } from './pending-requests.js';
 import type { RateLimiter } from './rate-limit.js';
 import { RealtimeError } from './realtime-error.js';
-import { ErrorCode, isName, Msg } from './wire-protocol.js';
+import { checkName, ErrorCode, Msg } from './wire-protocol.js';
 
 /** What a session's node does for it (implemented by RealtimeServer). */
 export interface SessionHost {
@@ -84,13 +84,13 @@ export class Session<U = unknown> {
 
   /** Sends an event to this session's client. */
   emit(event: string, data?: unknown): boolean {
-    if (!isName(event)) throw new TypeError('event must be a string of 1 to 100 characters');
+    checkName(event, 'event');
     return this.send([Msg.Event, event, data ?? null]);
   }
 
   /** Asks the client; resolves with its handler's answer or rejects with a RealtimeError (timeout, not_found...). */
   request(method: string, data?: unknown, options: { timeout?: number } = {}): Promise<unknown> {
-    if (!isName(method)) throw new TypeError('method must be a string of 1 to 100 characters');
+    checkName(method, 'method');
     if (!this.open) return Promise.reject(new RealtimeError(ErrorCode.Disconnected, 'the session is closed'));
     const { id, result } = (this.sent ??= new PendingRequests()).open(options.timeout ?? this.host.requestTimeout, `request ${method}`);
     this.send([Msg.Request, id, method, data ?? null]);

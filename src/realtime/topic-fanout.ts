@@ -74,8 +74,7 @@ export class TopicFanout {
       t.epoch = pub.epoch;
     }
     const conflated = t.policy.mode === 'conflated';
-    let asJson: PreparedMessage | null = null;
-    let asMsgpack: PreparedMessage | null = null;
+    const frames = new CodecFrames(publicationMessage(pub));
     for (const [s, sub] of t.members) {
       if (sub.buffer !== null) {
         sub.buffer.push(pub);
@@ -83,10 +82,8 @@ export class TopicFanout {
         s.send([Msg.Skip, pub.topic, pub.offset]);
       } else if (conflated && (s.conflated?.has(pub.topic) || s.socket.needsDrain)) {
         stash(s, pub);
-      } else if (s.codec === jsonCodec) {
-        (asJson ??= new PreparedMessage(jsonCodec.encode(publicationMessage(pub)))).sendTo(s.socket);
       } else {
-        (asMsgpack ??= new PreparedMessage(s.codec.encode(publicationMessage(pub)), { binary: true })).sendTo(s.socket);
+        frames.sendTo(s);
       }
     }
   }
@@ -129,4 +126,20 @@ function stash(s: Session, pub: Publication): void {
   let byKey = pending.get(pub.topic);
   if (byKey === undefined) pending.set(pub.topic, (byKey = new Map()));
   byKey.set(pub.key ?? '', pub);
+}
+
+/**
+ * One protocol message for many sessions: encoded once per codec in use and framed once
+ * (PreparedMessage), on first need, then the same bytes for every session of that codec.
+ */
+export class CodecFrames {
+  private json: PreparedMessage | null = null;
+  private msgpack: PreparedMessage | null = null;
+
+  constructor(private readonly message: unknown[]) {}
+
+  sendTo(s: Session): void {
+    if (s.codec === jsonCodec) (this.json ??= new PreparedMessage(jsonCodec.encode(this.message))).sendTo(s.socket);
+    else (this.msgpack ??= new PreparedMessage(s.codec.encode(this.message), { binary: true })).sendTo(s.socket);
+  }
 }

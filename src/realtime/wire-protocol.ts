@@ -106,6 +106,16 @@ export function isName(v: unknown): v is string {
   return typeof v === 'string' && v.length > 0 && v.length <= 100;
 }
 
+/** Throws a TypeError naming `label` unless v is an event or method name. */
+export function checkName(v: unknown, label: 'event' | 'method'): asserts v is string {
+  if (!isName(v)) throw new TypeError(`${label} must be a string of 1 to 100 characters`);
+}
+
+/** Throws a TypeError unless v is a topic name. */
+export function checkTopic(v: unknown): asserts v is string {
+  if (!isTopic(v)) throw new TypeError('topic must be a string of 1 to 200 characters without control characters');
+}
+
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }

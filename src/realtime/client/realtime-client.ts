@@ -1,7 +1,7 @@
 import { codecForSubprotocol, jsonCodec, msgpackCodec, type Codec } from '../codec.js';
 import { PendingRequests } from '../pending-requests.js';
 import { errorPayload, RealtimeError } from '../realtime-error.js';
-import { ErrorCode, isId, isName, isTopic, Msg, parseDrainReason, RealtimeClose } from '../wire-protocol.js';
+import { checkName, checkTopic, ErrorCode, isId, Msg, parseDrainReason, RealtimeClose } from '../wire-protocol.js';
 import { Subscription, type PresenceMember, type SubscriptionOwner } from './client-subscription.js';
 import { backoffDelay, Listeners } from './listeners.js';
 import { resolveClientOptions, type RealtimeClientOptions, type ResolvedClientOptions } from './client-options.js';
@@ -107,19 +107,19 @@ export class RealtimeClient implements SubscriptionOwner {
 
   /** Sends an event; queued while offline. Throws a RealtimeError `queue_full` when the offline queue is full. */
   emit(event: string, data?: unknown): void {
-    if (!isName(event)) throw new TypeError('event must be a string of 1 to 100 characters');
+    checkName(event, 'event');
     this.sendOrQueue([Msg.Event, event, data ?? null], 0);
   }
 
   /** Calls a server method; rejects with a RealtimeError (its code, or `timeout`, `disconnected`, `queue_full`). */
   request(method: string, data?: unknown, options: { timeout?: number } = {}): Promise<unknown> {
-    if (!isName(method)) throw new TypeError('method must be a string of 1 to 100 characters');
+    checkName(method, 'method');
     return this.call((id) => [Msg.Request, id, method, data ?? null], options.timeout, `request ${method}`);
   }
 
   /** Publishes to a topic (the server must allow it); resolves with the message's offset. */
   publish(topic: string, data: unknown, options: { key?: string; exceptSelf?: boolean; timeout?: number } = {}): Promise<{ offset: number }> {
-    if (!isTopic(topic)) throw new TypeError('topic must be a string of 1 to 200 characters without control characters');
+    checkTopic(topic);
     const opts: Record<string, unknown> = {};
     if (options.key !== undefined) opts.key = options.key;
     if (options.exceptSelf) opts.exceptSelf = true;
@@ -128,7 +128,7 @@ export class RealtimeClient implements SubscriptionOwner {
 
   /** Subscribes to a topic (or returns the existing subscription). `info` is this client's presence info. */
   subscribe(topic: string, options: { info?: unknown } = {}): Subscription {
-    if (!isTopic(topic)) throw new TypeError('topic must be a string of 1 to 200 characters without control characters');
+    checkTopic(topic);
     let sub = this.subs.get(topic);
     if (sub !== undefined) return sub;
     sub = new Subscription(topic, options.info, this);
