@@ -1,4 +1,4 @@
-import { ErrorCode } from './wire-protocol.js';
+import { ErrorCode, Msg } from './wire-protocol.js';
 
 /**
  * An error that travels over the wire: thrown by a request handler on one side, it rejects
@@ -19,4 +19,25 @@ export class RealtimeError extends Error {
 export function errorPayload(err: unknown): [string, string] {
   if (err instanceof RealtimeError) return [err.code, err.message];
   return [ErrorCode.Internal, 'internal error'];
+}
+
+/**
+ * Runs a request handler and sends its outcome: a Reply with its result (at once when it
+ * returns a plain value), or an Error with errorPayload's code and message. `unexpected`
+ * hears about errors that are not RealtimeErrors (bugs the caller only sees as `internal`).
+ */
+export function settleRequest(id: number, run: () => unknown, send: (message: unknown[]) => void, unexpected?: (err: unknown) => void): void {
+  const fail = (err: unknown): void => {
+    if (!(err instanceof RealtimeError)) unexpected?.(err);
+    const [code, message] = errorPayload(err);
+    send([Msg.Error, id, code, message]);
+  };
+  let result: unknown;
+  try {
+    result = run();
+  } catch (err) {
+    return fail(err);
+  }
+  if (result instanceof Promise) result.then((v) => send([Msg.Reply, id, v ?? null]), fail);
+  else send([Msg.Reply, id, result ?? null]);
 }

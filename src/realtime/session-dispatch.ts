@@ -1,7 +1,7 @@
 import { CloseCode } from '../protocol/index.js';
 import { CodecError } from './codec.js';
 import type { RealtimeServer } from './realtime-server.js';
-import { errorPayload, RealtimeError } from './realtime-error.js';
+import { RealtimeError, settleRequest } from './realtime-error.js';
 import type { AuthResult } from './realtime-options.js';
 import type { Session } from './session.js';
 import { ErrorCode, isId, isName, isRecord, isTopic, Msg, RealtimeClose } from './wire-protocol.js';
@@ -139,26 +139,7 @@ function refuse(s: Session<any>, data: string | Buffer): void {
 
 /** Runs a request's handler and sends its reply or error. */
 function answer(server: RealtimeServer<any>, s: Session<any>, id: number, run: () => unknown): void {
-  let result: unknown;
-  try {
-    result = run();
-  } catch (err) {
-    return failed(server, s, id, err);
-  }
-  if (result instanceof Promise) {
-    result.then(
-      (v) => s.send([Msg.Reply, id, v ?? null]),
-      (err) => failed(server, s, id, err),
-    );
-  } else {
-    s.send([Msg.Reply, id, result ?? null]);
-  }
-}
-
-function failed(server: RealtimeServer<any>, s: Session<any>, id: number, err: unknown): void {
-  if (!(err instanceof RealtimeError)) server.reportError(err, s);
-  const [code, message] = errorPayload(err);
-  s.sendError(id, code, message);
+  settleRequest(id, run, (m) => s.send(m), (err) => server.reportError(err, s));
 }
 
 /** The hook's verdict: an AuthResult, or why the token was refused (a RealtimeError's message, shown to the client). */

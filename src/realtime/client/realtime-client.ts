@@ -1,6 +1,6 @@
 import { codecForSubprotocol, jsonCodec, msgpackCodec, type Codec } from '../codec.js';
 import { PendingRequests } from '../pending-requests.js';
-import { errorPayload, RealtimeError } from '../realtime-error.js';
+import { RealtimeError, settleRequest } from '../realtime-error.js';
 import { checkName, checkTopic, ErrorCode, isId, Msg, parseDrainReason, RealtimeClose } from '../wire-protocol.js';
 import { Subscription, type PresenceMember, type SubscriptionOwner } from './client-subscription.js';
 import { backoffDelay, Listeners } from './listeners.js';
@@ -265,15 +265,7 @@ export class RealtimeClient implements SubscriptionOwner {
     if (!isId(id)) return;
     const fn = this.methods.get(method as string);
     if (fn === undefined) return this.transmit([Msg.Error, id, ErrorCode.NotFound, `no method ${String(method)}`]);
-    const fail = (err: unknown): void => {
-      const [code, message] = errorPayload(err);
-      this.transmit([Msg.Error, id, code, message]);
-    };
-    try {
-      Promise.resolve(fn(data)).then((v) => this.transmit([Msg.Reply, id, v ?? null]), fail);
-    } catch (err) {
-      fail(err);
-    }
+    settleRequest(id, () => fn(data), (m) => this.transmit(m));
   }
 
   private connected(sessionId: string, info: Record<string, unknown>): void {
