@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { MAX_CONTROL_PAYLOAD, Opcode } from './constants.js';
 import { CloseCode, isValidWireCloseCode } from './close-codes.js';
-import { unmaskPacked } from './mask.js';
+import { packMask, unmaskPacked } from './mask.js';
 import { decodeUtf8, Utf8Validator } from './utf8.js';
 
 const enum ReadState {
@@ -221,7 +221,7 @@ export abstract class FrameReader {
     this.frameOpcode = opcode;
     this.frameLength = len;
     this.frameReceived = 0;
-    if (this.expectMasked) this.mask = (h[off]! | (h[off + 1]! << 8) | (h[off + 2]! << 16) | (h[off + 3]! << 24)) >>> 0;
+    if (this.expectMasked) this.mask = packMask(h, off);
     this.readState = ReadState.Payload;
     return true;
   }

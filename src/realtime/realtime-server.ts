@@ -134,7 +134,7 @@ export class RealtimeServer<U = unknown> implements SessionHost {
   async publish(topic: string, data: unknown, options: { key?: string; except?: Session<U> | string } = {}): Promise<{ offset: number; epoch: string }> {
     checkTopic(topic);
     if (options.key !== undefined && typeof options.key !== 'string') throw new TypeError('key must be a string');
-    const except = options.except instanceof Session ? options.except.id : options.except;
+    const except = sessionIdOf(options.except);
     const policy = this.policy(topic);
     // Conflated messages always carry a key on the wire ('' for a single value): that is how clients tell the modes apart.
     const key = policy.mode === 'conflated' ? (options.key ?? '') : undefined;
@@ -145,8 +145,7 @@ export class RealtimeServer<U = unknown> implements SessionHost {
   /** Sends an event to every session on every node, except one if given. */
   emitAll(event: string, data?: unknown, options: { except?: Session<U> | string } = {}): Promise<void> {
     checkName(event, 'event');
-    const except = options.except instanceof Session ? options.except.id : options.except;
-    return this.link.broadcast(event, data ?? null, except);
+    return this.link.broadcast(event, data ?? null, sessionIdOf(options.except));
   }
 
   /** Sends an event to one session, whichever node holds it. */
@@ -271,3 +270,7 @@ export class RealtimeServer<U = unknown> implements SessionHost {
 }
 
 export type { Publication };
+
+function sessionIdOf(s: Session<any> | string | undefined): string | undefined {
+  return s instanceof Session ? s.id : s;
+}

@@ -12,18 +12,16 @@ type Frame = Buffer | [Buffer, Uint8Array];
 export class PreparedMessage {
   private readonly bytes: Uint8Array;
   private readonly isText: boolean;
+  private readonly opcode: number;
   private readonly compress: boolean;
   private plain: Frame | null = null;
   private compressed: Map<string, Frame> | null = null;
 
   constructor(data: MessageData, options: { binary?: boolean; compress?: boolean } = {}) {
     this.isText = options.binary === undefined ? typeof data === 'string' : !options.binary;
+    this.opcode = this.isText ? Opcode.Text : Opcode.Binary;
     this.bytes = typeof data === 'string' ? Buffer.from(data) : toBytes(data);
     this.compress = options.compress !== false;
-  }
-
-  get size(): number {
-    return this.bytes.length;
   }
 
   /** Sends the message to one connection under its backpressure policy. */
@@ -34,11 +32,11 @@ export class PreparedMessage {
       this.compressed ??= new Map();
       let frame = this.compressed.get(d.outgoingKey);
       if (frame === undefined) {
-        frame = encodeFrame(this.isText ? Opcode.Text : Opcode.Binary, d.compress(this.bytes), true, true, false);
+        frame = encodeFrame(this.opcode, d.compress(this.bytes), true, true, false);
         this.compressed.set(d.outgoingKey, frame);
       }
       return ws.sendEncoded(frame, this.bytes.length);
     }
-    return ws.sendEncoded((this.plain ??= encodeFrame(this.isText ? Opcode.Text : Opcode.Binary, this.bytes, true, false, false)), this.bytes.length);
+    return ws.sendEncoded((this.plain ??= encodeFrame(this.opcode, this.bytes, true, false, false)), this.bytes.length);
   }
 }
