@@ -2,6 +2,7 @@
 import { UsageError } from './args.js';
 import { serveCommand } from './serve.js';
 import { connectCommand } from './connect.js';
+import { demoCommand } from './demo.js';
 
 const MAIN_HELP = `tether — a fast, strict WebSocket toolkit
 
@@ -10,6 +11,7 @@ Usage:
                                                  run a WebSocket server or a realtime hub
   tether connect <url> [--header K:V] [--protocol P] [--deflate]
                                                  an interactive client
+  tether demo [--port N] [--host H]               serve Tether Live, the demo application
   tether <command> --help                        help for one command
 `;
 
@@ -21,6 +23,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'serve') return serveCommand(rest);
   if (command === 'connect') return connectCommand(rest);
+  if (command === 'demo') return demoCommand(rest);
   throw new UsageError(`unknown command "${command}" (try: tether --help)`);
 }
 
