@@ -1,7 +1,7 @@
 import { CloseCode, ReadyState, toBytes } from '../protocol/index.js';
 import { ClientConnection, type ClientConnectionOwner } from './client-connection.js';
 import { CloseEvent, ErrorEvent, MessageEventImpl } from './events.js';
-import { resolveClientOptions, type ClientOptions } from './options.js';
+import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
 
 export type BinaryType = 'blob' | 'arraybuffer' | 'nodebuffer';
 type SendData = string | ArrayBuffer | ArrayBufferView | Blob;
@@ -37,18 +37,18 @@ export class WebSocket extends EventTarget implements ClientConnectionOwner {
   private pendingClose: [number | undefined, string] | null = null;
   private readonly handlers = new Map<string, { current: Handler; listener: (ev: Event) => void }>();
 
+  /**
+   * `options` is Node-only: it is used when it is a plain object (and then checked), and
+   * ignored otherwise, as browsers ignore arguments beyond the ones the API defines.
+   */
   constructor(url: string | URL, protocols?: string | string[], options?: ClientOptions) {
     super();
     const parsed = parseUrl(url);
-    const list = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : [...protocols];
-    for (const p of list) {
-      if (typeof p !== 'string' || !TOKEN.test(p)) throw new DOMException(`invalid subprotocol "${String(p)}"`, 'SyntaxError');
-    }
-    if (new Set(list).size !== list.length) throw new DOMException('repeated subprotocol', 'SyntaxError');
-    const resolved = resolveClientOptions(options);
+    const list = subprotocolList(protocols);
+    const resolved = resolveClientOptions(isPlainObject(options) ? options : undefined);
     this.url = parsed.href;
     this.origin = parsed.origin;
-    this.conn = new ClientConnection(this, parsed, list, resolved);
+    this.conn = new ClientConnection(this, parsed, list, withUrlCredentials(resolved, parsed));
   }
 
   get readyState(): ReadyState {
@@ -72,7 +72,15 @@ export class WebSocket extends EventTarget implements ClientConnectionOwner {
     if (v === 'blob' || v === 'arraybuffer' || v === 'nodebuffer') this._binaryType = v;
   }
 
+  /**
+   * Sends data as WebIDL's `(BufferSource or Blob or USVString)` does: bytes and Blobs as
+   * binary, anything else converted to a string (`send(null)` sends "null", `send(42)` "42",
+   * `send({})` "[object Object]", as browsers do). A Symbol, or no argument, is a TypeError;
+   * a refused send changes nothing.
+   */
   send(data: SendData): void {
+    if (arguments.length === 0) throw new TypeError('send: 1 argument required (data)');
+    data = toSendData(data);
     if (this.readyState === ReadyState.CONNECTING) throw new DOMException('the connection is not open yet', 'InvalidStateError');
     const size = byteSize(data);
     if (this.readyState !== ReadyState.OPEN || !this.conn.canSend) {
@@ -197,18 +205,89 @@ export class WebSocket extends EventTarget implements ClientConnectionOwner {
   }
 }
 
+/** The document's base URL where there is one (browsers, or a `location` a Node app defines); none on plain Node. */
+function baseUrl(): string | undefined {
+  const href = (globalThis as { location?: { href?: unknown } }).location?.href;
+  return typeof href === 'string' ? href : undefined;
+}
+
 function parseUrl(input: string | URL): URL {
   let url: URL;
+  const text = String(input);
+  const base = baseUrl();
   try {
-    url = new URL(String(input));
+    url = new URL(text, base);
   } catch {
-    throw new DOMException(`invalid URL: ${String(input)}`, 'SyntaxError');
+    if (base === undefined && !/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(text)) {
+      throw new DOMException(`a relative URL needs a base URL, and Node has no document: give an absolute ws:// or wss:// URL, got "${text}"`, 'SyntaxError');
+    }
+    throw new DOMException(`invalid URL: ${text}`, 'SyntaxError');
   }
   if (url.protocol === 'http:') url.protocol = 'ws:';
   else if (url.protocol === 'https:') url.protocol = 'wss:';
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new DOMException(`the URL scheme must be ws or wss, got ${url.protocol}`, 'SyntaxError');
-  if (url.hash !== '' || String(input).includes('#')) throw new DOMException('the URL must not contain a fragment', 'SyntaxError');
+  if (url.hash !== '' || text.includes('#')) throw new DOMException('the URL must not contain a fragment', 'SyntaxError');
   return url;
+}
+
+/**
+ * WebIDL's `(DOMString or sequence<DOMString>)`: an iterable is a list, anything else one
+ * string. Tokens must be valid and distinct; they compare without regard to ASCII case.
+ */
+function subprotocolList(protocols: unknown): string[] {
+  if (protocols === undefined) return [];
+  const iterable = typeof protocols === 'object' && protocols !== null && typeof (protocols as Iterable<unknown>)[Symbol.iterator] === 'function';
+  const list = iterable ? [...(protocols as Iterable<unknown>)].map(idlString) : [idlString(protocols)];
+  const seen = new Set<string>();
+  for (const p of list) {
+    if (!TOKEN.test(p)) throw new DOMException(`invalid subprotocol "${p}"`, 'SyntaxError');
+    const folded = p.toLowerCase();
+    if (seen.has(folded)) throw new DOMException(`repeated subprotocol "${p}"`, 'SyntaxError');
+    seen.add(folded);
+  }
+  return list;
+}
+
+/** WebIDL's conversion of any value to a string; only a Symbol cannot be converted. */
+function idlString(v: unknown): string {
+  if (typeof v === 'symbol') throw new TypeError('a Symbol cannot be converted to a string');
+  return String(v);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Bytes and Blobs stay as they are; anything else becomes its string, as WebIDL converts it. */
+function toSendData(data: unknown): SendData {
+  if (typeof data === 'string') return data;
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data;
+  if (typeof Blob !== 'undefined' && data instanceof Blob) return data;
+  if (Object.prototype.toString.call(data) === '[object SharedArrayBuffer]') return data as ArrayBuffer;
+  if (typeof data === 'symbol') throw new TypeError('send: data must be a string, a Blob, an ArrayBuffer or an ArrayBufferView; a Symbol cannot be converted to a string');
+  return String(data);
+}
+
+/**
+ * Credentials in the URL (`ws://user:pass@host/`) go out as `Authorization: Basic`, as
+ * browsers send them; an Authorization header given in the options wins.
+ */
+function withUrlCredentials(options: ResolvedClientOptions, url: URL): ResolvedClientOptions {
+  if (url.username === '' && url.password === '') return options;
+  const headers = options.headers ?? {};
+  if (Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) return options;
+  const credentials = `${percentDecode(url.username)}:${percentDecode(url.password)}`;
+  return { ...options, headers: { ...headers, Authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } };
+}
+
+function percentDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function byteSize(data: SendData): number {

@@ -31,6 +31,17 @@ export interface SendOptions {
 }
 
 const kSocket = Symbol('tether.socket');
+
+function isBinaryData(v: unknown): boolean {
+  return v instanceof ArrayBuffer || ArrayBuffer.isView(v) || Object.prototype.toString.call(v) === '[object SharedArrayBuffer]';
+}
+
+/** What a refused value was, for the error message. */
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return `an object (${Object.prototype.toString.call(v).slice(8, -1)})`;
+  return typeof v;
+}
 type TaggedDuplex = Duplex & { [kSocket]?: ServerSocket<unknown> };
 
 /**
@@ -94,6 +105,7 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
 
   /** Sends a message: strings as text, bytes as binary (see SendOptions). */
   send(data: MessageData, options?: SendOptions): SendStatus {
+    if (typeof data !== 'string' && !isBinaryData(data)) throw new TypeError(`send: data must be a string, an ArrayBuffer, a typed array, a DataView or a Buffer, got ${describe(data)}`);
     const isText = options?.binary === undefined ? typeof data === 'string' : !options.binary;
     if (!this.admit(typeof data === 'string' ? data.length : (data as ArrayBufferLike).byteLength)) return SendStatus.Dropped;
     const fragmentSize = options?.fragmentSize;
