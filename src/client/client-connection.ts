@@ -2,6 +2,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import {
   acceptDeflateResponse,
+  BARE_LF,
   buildClientRequest,
   buildDeflateOffer,
   PERMESSAGE_DEFLATE,
@@ -79,6 +80,10 @@ export class ClientConnection extends ProtocolConnection {
     }
     const buf = this.head.length === 0 ? chunk : Buffer.concat([this.head, chunk]);
     const end = findHeadEnd(buf);
+    if (end === BARE_LF) {
+      this.abort(new HandshakeError('response head has a line ending in LF without CR'));
+      return;
+    }
     if (end < 0) {
       if (buf.length > MAX_RESPONSE_HEAD) this.abort(new HandshakeError('response head too large'));
       else this.head = buf;

@@ -13,13 +13,29 @@ export interface HttpHead {
   repeated: Set<string> | null;
 }
 
-const CRLFCRLF = Buffer.from('\r\n\r\n');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/** Index just past the blank line that ends the head, or -1 if it has not arrived. */
-export function findHeadEnd(buf: Buffer): number {
-  const i = buf.indexOf(CRLFCRLF);
-  return i < 0 ? -1 : i + 4;
+/** findHeadEnd's answer when the head has not ended yet. */
+export const HEAD_INCOMPLETE = -1;
+/**
+ * findHeadEnd's answer when a line ends with a bare LF. RFC 9112 §2.2 lets a recipient
+ * accept it; we refuse it (400) as node:http does, so that a standalone server and one
+ * attached to an http.Server answer the same request the same way.
+ */
+export const BARE_LF = -2;
+
+/**
+ * Index just past the blank line (CRLF CRLF) that ends the head, HEAD_INCOMPLETE if it
+ * has not arrived, or BARE_LF as soon as a line ends in LF without CR. `from` skips bytes
+ * already scanned by an earlier call on the same, longer-grown buffer: each byte is looked
+ * at once however the head was split into chunks.
+ */
+export function findHeadEnd(buf: Buffer, from = 0): number {
+  for (let i = buf.indexOf(0x0a, from); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
+    if (i === 0 || buf[i - 1] !== 0x0d) return BARE_LF;
+    if (i >= 3 && buf[i - 2] === 0x0a) return i + 1;
+  }
+  return HEAD_INCOMPLETE;
 }
 
 export class HttpHeadError extends Error {}

@@ -260,9 +260,16 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
     return { codec: new PerMessageDeflate(accepted.agreement, 'server', settings.tuning), response: accepted.response };
   }
 
+  /**
+   * Answers with an HTTP error and lets the socket go as soon as the answer is written,
+   * whether or not the client closes its side. Meanwhile what the client still sends is
+   * read and discarded (a paused socket would not see its FIN, and unread data would turn
+   * the close into a reset that can destroy the answer before the client reads it).
+   */
   private refuse(socket: Duplex, status: number, message: string, headers?: Record<string, string>): void {
     if (socket.destroyed) return;
-    socket.end(buildErrorResponse(status, message, headers));
+    socket.resume();
+    socket.end(buildErrorResponse(status, message, headers), () => socket.destroy());
   }
 
   /** @internal */

@@ -193,3 +193,22 @@ test('a server message of exactly maxPayload bytes is accepted', async () => {
     await raw.close();
   }
 });
+
+test('a response head with LF-only line endings fails the connection at once, not at the handshake timeout', async () => {
+  const { acceptKey } = await import('../../src/protocol/index.js');
+  const raw = await startRawServer(
+    () => {},
+    (req) => `HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Accept: ${acceptKey(req.headers['sec-websocket-key']!)}\n\n`,
+  );
+  const ws = new WebSocket(raw.url, undefined, { handshakeTimeout: 30_000 });
+  try {
+    const { log, closed } = record(ws);
+    const t0 = Date.now();
+    await closed;
+    assert.ok(Date.now() - t0 < 10_000, 'failed before the handshake timeout');
+    assertFailed(log);
+  } finally {
+    await finish(ws);
+    await raw.close();
+  }
+});

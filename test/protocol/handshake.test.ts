@@ -7,7 +7,9 @@ import {
   buildAcceptResponse,
   buildClientRequest,
   buildErrorResponse,
+  BARE_LF,
   findHeadEnd,
+  HEAD_INCOMPLETE,
   formatExtension,
   hasToken,
   parseExtensions,
@@ -259,6 +261,19 @@ test('findHeadEnd finds the blank line', () => {
   assert.equal(findHeadEnd(Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n')), -1);
   const text = 'GET / HTTP/1.1\r\nHost: a\r\n\r\n';
   assert.equal(findHeadEnd(Buffer.from(text + '\x81\x00')), text.length);
+});
+
+test('findHeadEnd reports a bare LF at once, and rescans only from `from`', () => {
+  assert.equal(findHeadEnd(Buffer.from('GET / HTTP/1.1\nHost')), BARE_LF);
+  assert.equal(findHeadEnd(Buffer.from('\n')), BARE_LF);
+  assert.equal(findHeadEnd(Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n\n')), BARE_LF);
+  // A bare CR is not a line ending: it stays in the line, where parseHttpHead refuses it.
+  assert.equal(findHeadEnd(Buffer.from('GET / HTTP/1.1\rHost: a\r\n')), HEAD_INCOMPLETE);
+  // Fed one byte at a time, the answer is the same as for the whole head.
+  const text = Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n\r\nrest');
+  let result = HEAD_INCOMPLETE;
+  for (let n = 1; n <= text.length && result === HEAD_INCOMPLETE; n++) result = findHeadEnd(text.subarray(0, n), n - 1);
+  assert.equal(result, text.length - 4);
 });
 
 test('splitList and hasToken', () => {
