@@ -19,8 +19,13 @@ const enum ReadState {
 const FREE_FRAGMENTS = 4096;
 const BYTES_PER_FRAGMENT = 16;
 
-/** Reassembly buffers grow by at most this much ahead of what has arrived. */
-const PREALLOCATE_LIMIT = 1024 * 1024;
+/**
+ * Reassembly buffers grow with what has arrived, never with what a header announced: to
+ * twice the bytes received, or by this much if that is more (a message that spans two
+ * chunks usually fits the first allocation), and never past the end of the last frame.
+ * A peer that announces 64 MiB and sends one byte costs us about this, not 64 MiB.
+ */
+const MIN_GROWTH = 4 * 1024;
 
 export interface FrameReaderOptions {
   /** Frames from the peer must be masked (true on the server side). */
@@ -263,8 +268,11 @@ export abstract class FrameReader {
     const needed = this.messageLength + (stop - pos);
     let buf = this.messageBuffer;
     if (buf === null || needed > buf.length) {
-      const frameEnd = this.messageLength + (this.frameLength - this.frameReceived) + (stop - pos);
-      const cap = Math.max(needed, Math.min(frameEnd, needed + PREALLOCATE_LIMIT), Math.min((buf?.length ?? 0) * 2, this.maxPayload));
+      // Doubling keeps the copying linear in the message size. A final frame's end is
+      // known (the header said it and maxPayload allowed it); more fragments may follow
+      // any other frame.
+      const end = this.frameFin ? needed + (this.frameLength - this.frameReceived) : this.maxPayload;
+      const cap = Math.max(needed, Math.min(end, Math.max(2 * needed, needed + MIN_GROWTH)));
       const grown = Buffer.allocUnsafe(cap);
       if (buf !== null) buf.copy(grown, 0, 0, this.messageLength);
       this.messageBuffer = buf = grown;
