@@ -133,6 +133,10 @@ export class ClientConnection extends ProtocolConnection {
     if (this.sendClose(code, reason)) this.startTimer(this.options.closeTimeout, '');
   }
 
+  protected override get outputStalled(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
   protected override transmit(frame: Buffer | Uint8Array): void {
     if (!this.socket.writable) return;
     const n = this.accountBytes;

@@ -6,6 +6,13 @@ import type { PerMessageDeflate } from './deflate-codec.js';
 import { isValidUtf8 } from './utf8.js';
 import { ZlibOutputLimitError } from './zlib-sync.js';
 
+/**
+ * Automatic pongs we may queue while our output is stalled (the peer is not reading).
+ * Past this the peer is flooding pings and the connection fails with 1008 (`ws` has the
+ * same kind of bound, 60 by default).
+ */
+export const MAX_PENDING_PONGS = 64;
+
 export interface ProtocolConnectionOptions {
   /** 'server' reads masked frames and writes unmasked ones; 'client' the reverse. */
   role: 'server' | 'client';
@@ -34,6 +41,8 @@ export abstract class ProtocolConnection extends FrameReader {
   closeReason = '';
   /** permessage-deflate, when negotiated. */
   protected deflate: PerMessageDeflate | null = null;
+  /** Automatic pongs queued since our output last was not stalled. */
+  private pendingPongs = 0;
 
   constructor(options: ProtocolConnectionOptions) {
     super({ expectMasked: options.role === 'server', maxPayload: options.maxPayload });
@@ -46,6 +55,21 @@ export abstract class ProtocolConnection extends FrameReader {
   protected abstract onCloseHandshake(code: number, reason: string): void;
   /** The peer broke the protocol; a close frame with `code` has been sent if possible. */
   protected abstract onFailure(code: number, reason: string): void;
+  /**
+   * Whether the transport's output is stalled: bytes are waiting that the peer has not
+   * taken (the I/O layer knows; a sans-I/O user never stalls).
+   */
+  protected get outputStalled(): boolean {
+    return false;
+  }
+  /**
+   * Whether an automatic reply (a pong) of `size` bytes may be queued. The server applies
+   * its backpressure limit and policy here, as for any message.
+   */
+  protected admitControl(size: number): boolean {
+    void size;
+    return true;
+  }
   protected onPing(payload: Buffer): void {
     void payload;
   }
@@ -180,8 +204,24 @@ export abstract class ProtocolConnection extends FrameReader {
   }
 
   protected override onPingFrame(payload: Buffer): void {
-    if (this.canSend) this.transmitFrame(encodeFrame(Opcode.Pong, payload, true, false, this.masked));
-    this.onPing(payload);
+    if (this.canSend && this.admitPong(payload.length)) this.transmitFrame(encodeFrame(Opcode.Pong, payload, true, false, this.masked));
+    if (this.reading) this.onPing(payload);
+  }
+
+  /**
+   * A ping is answered unless the backpressure policy says otherwise (RFC 6455 §5.5.3 lets
+   * an endpoint skip pongs while earlier ones are unsent). A peer that keeps pinging while
+   * our output is stalled would have us queue pongs without end: past MAX_PENDING_PONGS
+   * the connection fails with 1008.
+   */
+  private admitPong(size: number): boolean {
+    if (!this.outputStalled) {
+      this.pendingPongs = 0;
+    } else if (++this.pendingPongs > MAX_PENDING_PONGS) {
+      this.fail(CloseCode.PolicyViolation, 'too many pending pongs');
+      return false;
+    }
+    return this.admitControl(size + 2);
   }
 
   protected override onPongFrame(payload: Buffer): void {

@@ -38,6 +38,9 @@ export class Liveness {
   private heartbeat(): void {
     for (const ws of this.sockets) {
       if (ws.readyState !== ReadyState.OPEN) continue;
+      // A peer we stopped reading because it did not drain what we sent cannot be heard;
+      // while it keeps taking our bytes it is alive.
+      if (ws.readHolds !== 0 && ws.outputProgressed()) ws.heard = true;
       if (ws.heard) {
         ws.heard = false;
         ws.pinged = false;

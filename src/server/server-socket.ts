@@ -30,6 +30,11 @@ export interface SendOptions {
   compress?: boolean;
 }
 
+/** Why reading from a socket is paused (bits of ServerSocket.readHolds). */
+const HOLD_USER = 1;
+/** Our output to the peer is over maxBackpressure and not draining. */
+const HOLD_BACKPRESSURE = 2;
+
 const kSocket = Symbol('tether.socket');
 
 function isBinaryData(v: unknown): boolean {
@@ -58,6 +63,10 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
   /** @internal heartbeat: a ping is outstanding. */ pinged = false;
   /** @internal idle timeout: server clock at the last message. */ lastMessageAt = 0;
   /** @internal */ closeTimer: NodeJS.Timeout | null = null;
+  /** @internal Reasons reading is paused (HOLD_* bits); the socket reads when there is none. */ readHolds = 0;
+  /** @internal A frame was refused for backpressure since the last drain. */ limitReached = false;
+  /** @internal Output progress at the last heartbeat (see outputProgressed). */ writtenOut = 0;
+  /** @internal */ queuedOut = 0;
   /** Why we failed the connection, for the close handler's reason. */
   private failReason = '';
 
@@ -145,9 +154,12 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
 
   /** Applies the backpressure policy to a message of `size` bytes; false when it must not be sent. */
   private admit(size: number): boolean {
+    // Frames of this tick still in the write slab are not counted: at most the replies to
+    // one read (see onSocketData, which stops reading once the limit is reached).
     if (!this.canSend) return false;
     const buffered = this.socket.writableLength;
     if (buffered > 0 && buffered + size > this.core.options.maxBackpressure) {
+      this.limitReached = true;
       if (!this.core.options.dropOnBackpressure) this.close(CloseCode.PolicyViolation, 'backpressure limit exceeded');
       return false;
     }
@@ -177,11 +189,55 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
    * Frames already received in the current chunk are still delivered.
    */
   pause(): void {
-    this.socket.pause();
+    this.holdReading(HOLD_USER);
   }
 
+  /** Reads again after pause() (unless the server itself holds reading back, see maxBackpressure). */
   resume(): void {
-    if (this.readyState !== ReadyState.CLOSED) this.socket.resume();
+    this.releaseReading(HOLD_USER);
+  }
+
+  /** @internal Pauses the socket for `reason` until releaseReading(reason). */
+  holdReading(reason: number): void {
+    if (this.readHolds === 0) this.socket.pause();
+    if (reason === HOLD_BACKPRESSURE) this.noteOutput();
+    this.readHolds |= reason;
+  }
+
+  /** @internal */
+  releaseReading(reason: number): void {
+    if ((this.readHolds & reason) === 0) return;
+    this.readHolds &= ~reason;
+    if (this.readHolds === 0 && this.readyState !== ReadyState.CLOSED) this.socket.resume();
+  }
+
+  /**
+   * @internal Whether reading is held for backpressure and the peer took more of our
+   * bytes since the last call. Our backlog being over the limit means the kernel's buffer
+   * is full too, so bytes taken are bytes the peer acknowledged (a dead peer takes none).
+   */
+  outputProgressed(): boolean {
+    if ((this.readHolds & HOLD_BACKPRESSURE) === 0) return false;
+    const written = this.writtenOut;
+    const queued = this.queuedOut;
+    this.noteOutput();
+    return this.writtenOut > written || (this.writtenOut === written && this.queuedOut < queued);
+  }
+
+  /**
+   * Notes how far our output got: writes Node completed, and what libuv still holds of the
+   * one in progress (Node counts a large write as pending until all of it is in the
+   * kernel). A socket that is not a libuv stream only reports completed writes.
+   */
+  private noteOutput(): void {
+    const s = this.socket as Duplex & { bytesWritten?: number; _handle?: { writeQueueSize?: number } | null };
+    this.writtenOut = (s.bytesWritten ?? 0) - s.writableLength;
+    this.queuedOut = s._handle?.writeQueueSize ?? 0;
+  }
+
+  /** @internal The handshake is done: reading starts unless something holds it back. */
+  startReading(): void {
+    if (this.readHolds === 0) this.socket.resume();
   }
 
   /** Drops the connection at once, without a close handshake. */
@@ -189,6 +245,14 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     if (this.readyState === ReadyState.CLOSED) return;
     this.readyState = ReadyState.CLOSED;
     this.socket.destroy();
+  }
+
+  protected override get outputStalled(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
+  protected override admitControl(size: number): boolean {
+    return this.admit(size);
   }
 
   protected override transmit(frame: Buffer | Uint8Array): void {
@@ -301,6 +365,11 @@ function onSocketData(this: TaggedDuplex, chunk: Buffer): void {
   }
   ws.receive(chunk);
   ws.uncork();
+  // The peer does not take what we send (its backlog passed maxBackpressure, or a frame was
+  // refused for it): stop reading what it sends until it drains, so that TCP flow control
+  // slows it down instead of our buffers growing with replies to pings or echoes. Below
+  // Node's high-water mark no drain event would come: needDrain first.
+  if (this.writableNeedDrain && (ws.limitReached || this.writableLength > ws.core.options.maxBackpressure)) ws.holdReading(HOLD_BACKPRESSURE);
 }
 
 function onSocketClose(this: TaggedDuplex): void {
@@ -309,6 +378,8 @@ function onSocketClose(this: TaggedDuplex): void {
 
 function onSocketDrain(this: TaggedDuplex): void {
   const ws = this[kSocket]!;
+  ws.limitReached = false;
+  ws.releaseReading(HOLD_BACKPRESSURE);
   if (ws.readyState === ReadyState.OPEN) ws.core.handlers.drain?.(ws);
 }
 

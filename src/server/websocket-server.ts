@@ -222,7 +222,7 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
     this.handlers.open?.(ws, request);
     if (rest.length > 0) ws.receive(rest);
     ws.uncork();
-    socket.resume();
+    ws.startReading();
   }
 
   /**
