@@ -15,7 +15,11 @@
  * - presence that survives a node's crash: entries owned by a node and expiring unless the
  *   node refreshes them (a hash per node with a TTL), so a dead node's members leave;
  * - data crossing the process boundary: publications are serialized (MessagePack carries
- *   binary data as it is).
+ *   binary data as it is);
+ * - a topic's stream (epoch, offset, history, idempotency keys) kept for at least its
+ *   history TTL (and idempotency window) after its last publish or subscriber, so that a
+ *   quiet topic does not restart under a new epoch;
+ * - idempotency keys checked and recorded in the same atomic step as the offset.
  */
 
 /** How a topic behaves; every node passes the same policy for the same topic. */
@@ -27,7 +31,34 @@ export interface TopicPolicy {
   historyTtl: number;
   /** Whether subscribers are tracked as presence members with join/leave notifications. */
   presence: boolean;
+  /**
+   * How long a publish's idempotency key is remembered, in ms (default
+   * DEFAULT_IDEMPOTENCY_WINDOW); at most MAX_IDEMPOTENCY_KEYS keys per topic, the oldest
+   * forgotten first. It must exceed the longest time a client keeps retrying a publish.
+   */
+  idempotencyWindow?: number;
 }
+
+/** Default idempotency window of a topic: 2 minutes. */
+export const DEFAULT_IDEMPOTENCY_WINDOW = 120_000;
+/** Most idempotency keys a topic remembers (the oldest are forgotten first). */
+export const MAX_IDEMPOTENCY_KEYS = 10_000;
+
+/** Options of one publish. */
+export interface PublishOptions {
+  /** Conflated topics: the key whose latest value this is. */
+  key?: string;
+  /** A session the message must not be delivered to. */
+  except?: string;
+  /**
+   * Publishes at most once per key within the topic's idempotency window (across nodes):
+   * a repeat publishes nothing and resolves with the first publish's offset.
+   */
+  idempotencyKey?: string;
+}
+
+/** What publish resolves with: the publication, or for a repeated idempotency key the first publish's offset and epoch with `duplicate: true` (nothing was published). */
+export type PublishResult = Publication & { duplicate?: true };
 
 /** One message of a topic, as every node receives it. */
 export interface Publication {
@@ -49,9 +80,14 @@ export interface HistoryResult {
   epoch: string;
   /** The topic's latest offset when history was read (0 before its first message). */
   offset: number;
-  /** reliable: the messages after `since`, in order. conflated: the latest message per key (all of them: a client's offset does not tell which keys it lacks). */
+  /**
+   * reliable: with `since` honoured, the messages after it; with `since` not honoured,
+   * every message of the current epoch history still holds (a contiguous run ending at
+   * `offset`); without `since`, none. conflated: the latest message per key (all of them:
+   * a client's offset does not tell which keys it lacks). In offset order.
+   */
   publications: Publication[];
-  /** False when `since` was given but cannot be honoured: other epoch, or history no longer reaches back to it. */
+  /** True only when `since` was given and honoured: same epoch, and every offset after it is in `publications`. */
   recovered: boolean;
 }
 
@@ -76,8 +112,12 @@ export interface AdapterLink {
   /** Start receiving publications and presence changes of a topic (a broker SUBSCRIBE). */
   listen(topic: string): Promise<void>;
   unlisten(topic: string): Promise<void>;
-  /** Assigns the next offset, stores the message in history per policy, and delivers it to every listening node. */
-  publish(topic: string, data: unknown, policy: TopicPolicy, options?: { key?: string; except?: string }): Promise<Publication>;
+  /**
+   * Assigns the next offset, stores the message in history per policy, and delivers it to
+   * every listening node; with an idempotency key seen within the window, does nothing and
+   * resolves with the first publish's offset (duplicate: true).
+   */
+  publish(topic: string, data: unknown, policy: TopicPolicy, options?: PublishOptions): Promise<PublishResult>;
   /** Reads history after `since` (see HistoryResult). */
   history(topic: string, policy: TopicPolicy, since?: { epoch: string; offset: number }): Promise<HistoryResult>;
   presenceJoin(topic: string, member: Member): Promise<void>;

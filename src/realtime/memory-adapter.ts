@@ -1,4 +1,4 @@
-import type { Adapter, AdapterLink, AdapterNode, HistoryResult, Member, Publication, TopicPolicy } from './adapter.js';
+import type { Adapter, AdapterLink, AdapterNode, HistoryResult, Member, Publication, PublishOptions, PublishResult, TopicPolicy } from './adapter.js';
 import { TopicStream } from './topic-stream.js';
 
 interface TopicState {
@@ -7,6 +7,8 @@ interface TopicState {
   policy: TopicPolicy | null;
   listeners: Set<MemoryLink>;
   members: Map<string, { member: Member; owner: MemoryLink }>;
+  /** Last publish, history read, listen or leave (ms since 1970): an unused stream is kept for its TTL after it. */
+  lastActive: number;
 }
 
 /** How often idle topics are swept for expired history, in ms. */
@@ -34,16 +36,23 @@ export class MemoryAdapter implements Adapter {
   }
 
   /** @internal */
-  topic(name: string): TopicState {
+  topic(name: string, now = Date.now()): TopicState {
     let t = this.topics.get(name);
-    if (t === undefined) this.topics.set(name, (t = { stream: null, policy: null, listeners: new Set(), members: new Map() }));
+    if (t === undefined) this.topics.set(name, (t = { stream: null, policy: null, listeners: new Set(), members: new Map(), lastActive: now }));
+    else t.lastActive = now;
     return t;
   }
 
-  /** @internal Forgets a topic that holds nothing any more (its next stream gets a new epoch). */
-  release(name: string): void {
+  /**
+   * @internal Forgets a topic nobody uses any more once its stream has outlived its TTL
+   * (history TTL or idempotency window, the longer) since its last activity; its next
+   * stream gets a new epoch. Until then a quiet topic keeps its epoch and offset, so a
+   * subscriber that comes back recovers even if nothing was published.
+   */
+  release(name: string, now = Date.now()): void {
     const t = this.topics.get(name);
-    if (t && t.listeners.size === 0 && t.members.size === 0 && (t.stream === null || t.stream.empty)) this.topics.delete(name);
+    if (t === undefined || t.listeners.size > 0 || t.members.size > 0) return;
+    if (t.stream === null || t.policy === null || now >= t.stream.keepUntil(t.lastActive, t.policy)) this.topics.delete(name);
   }
 
   /** @internal */
@@ -55,11 +64,11 @@ export class MemoryAdapter implements Adapter {
     }
   }
 
-  /** Drops expired history of every topic and forgets topics left with nothing. */
+  /** Drops expired history of every topic and forgets unused topics whose stream outlived its TTL. */
   sweep(now: number): void {
     for (const [name, t] of this.topics) {
       if (t.stream && t.policy) t.stream.read(t.policy, now);
-      this.release(name);
+      this.release(name, now);
     }
   }
 }
@@ -76,21 +85,30 @@ class MemoryLink implements AdapterLink {
   }
 
   async unlisten(topic: string): Promise<void> {
-    this.hub.topics.get(topic)?.listeners.delete(this);
+    const t = this.hub.topics.get(topic);
+    if (t === undefined) return;
+    t.listeners.delete(this);
+    t.lastActive = Date.now();
     this.hub.release(topic);
   }
 
   /** Synchronous under the promise: delivery to every node happens before publish returns. */
-  publish(topic: string, data: unknown, policy: TopicPolicy, options?: { key?: string; except?: string }): Promise<Publication> {
-    const t = this.hub.topic(topic);
+  publish(topic: string, data: unknown, policy: TopicPolicy, options?: PublishOptions): Promise<PublishResult> {
+    const now = Date.now();
+    const t = this.hub.topic(topic, now);
     const stream = (t.stream ??= new TopicStream());
     t.policy = policy;
-    const pub: Publication = { topic, data, offset: ++stream.offset, epoch: stream.epoch, time: Date.now() };
+    const idem = options?.idempotencyKey;
+    if (idem !== undefined) {
+      const offset = stream.recall(idem, now, policy);
+      if (offset !== undefined) return Promise.resolve({ topic, data, offset, epoch: stream.epoch, time: now, duplicate: true });
+    }
+    const pub: Publication = { topic, data, offset: ++stream.offset, epoch: stream.epoch, time: now };
     if (options?.key !== undefined) pub.key = options.key;
     if (options?.except !== undefined) pub.except = options.except;
+    if (idem !== undefined) stream.remember(idem, pub.offset, now);
     stream.append(pub, policy);
     for (const l of t.listeners) l.node.deliver(pub);
-    if (t.listeners.size === 0) this.hub.release(topic);
     return Promise.resolve(pub);
   }
 
@@ -112,6 +130,7 @@ class MemoryLink implements AdapterLink {
     const had = t?.members.get(sessionId);
     if (t === undefined || had === undefined) return;
     t.members.delete(sessionId);
+    t.lastActive = Date.now();
     for (const l of t.listeners) l.node.deliverPresence(topic, false, had.member);
     this.hub.release(topic);
   }

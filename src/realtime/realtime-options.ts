@@ -1,5 +1,5 @@
 import type { ServerOptions, UpgradeRequest } from '../server/index.js';
-import type { Adapter, TopicPolicy } from './adapter.js';
+import { DEFAULT_IDEMPOTENCY_WINDOW, type Adapter, type TopicPolicy } from './adapter.js';
 import type { RateLimitOptions } from './rate-limit.js';
 import type { Session } from './session.js';
 
@@ -51,7 +51,7 @@ export interface RealtimeServerOptions<U = unknown> {
     /** May this session publish to topic? Default: no (clients publish only where this hook allows it). */
     publish?(session: Session<U>, topic: string): boolean | Promise<boolean>;
   };
-  /** Settings per topic name. Default: reliable, history of 1000 messages for 5 minutes, no presence. */
+  /** Settings per topic name. Default: reliable, history of 1000 messages for 5 minutes, no presence, idempotency keys kept 2 minutes. */
   topics?(topic: string): TopicOptions | undefined;
   /** Where fan-out, history and presence live. Default: a MemoryAdapter of its own. */
   adapter?: Adapter;
@@ -63,8 +63,12 @@ export interface RealtimeServerOptions<U = unknown> {
   requestTimeout?: number;
   /** Most topics one session may subscribe to. Default 1000. */
   maxSubscriptions?: number;
-  /** Per-session limits on incoming messages; over them a message is refused with `rate_limited`. */
-  rateLimit?: RateLimitOptions;
+  /**
+   * Per-session limits on incoming messages; over them a message is refused with
+   * `rate_limited`. Default: DEFAULT_RATE_LIMIT (1000 messages and max(16 MiB, maxPayload)
+   * bytes per second, bursts of 2 seconds' worth). false: no limit.
+   */
+  rateLimit?: RateLimitOptions | false;
   /** A session was authenticated. */
   onConnect?(session: Session<U>): void;
   /** A session ended (code and reason of the WebSocket close). */
@@ -93,8 +97,11 @@ function positive(o: Record<string, unknown>, name: string, fallback: number, la
   return v;
 }
 
-/** Validates options up front; a wrong one throws a TypeError naming it. */
-export function resolveRealtimeOptions(input: unknown): ResolvedRealtimeOptions {
+/** The default per-session rate limit: messages per second, bytes per second (at least maxPayload), seconds of burst. */
+export const DEFAULT_RATE_LIMIT = { messages: 1000, bytes: 16 * 1024 * 1024, burst: 2 } as const;
+
+/** Validates options up front; a wrong one throws a TypeError naming it. `maxPayload` is the connection's message limit. */
+export function resolveRealtimeOptions(input: unknown, maxPayload: number): ResolvedRealtimeOptions {
   if (input !== undefined && (typeof input !== 'object' || input === null)) throw new TypeError('options must be an object');
   const o = (input ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(o)) if (!KNOWN.has(key)) throw new TypeError(`unknown option ${key}`);
@@ -112,10 +119,12 @@ export function resolveRealtimeOptions(input: unknown): ResolvedRealtimeOptions 
     throw new TypeError('adapter must be an object with an attach() method');
   }
   if (o.websocket !== undefined && (typeof o.websocket !== 'object' || o.websocket === null)) throw new TypeError('websocket must be an object');
-  let rateLimit: ResolvedRealtimeOptions['rateLimit'] = null;
-  if (o.rateLimit !== undefined) {
+  let rateLimit: ResolvedRealtimeOptions['rateLimit'] = { ...DEFAULT_RATE_LIMIT, bytes: Math.max(DEFAULT_RATE_LIMIT.bytes, maxPayload) };
+  if (o.rateLimit === false) {
+    rateLimit = null;
+  } else if (o.rateLimit !== undefined) {
     const r = o.rateLimit as Record<string, unknown>;
-    if (typeof r !== 'object' || r === null) throw new TypeError('rateLimit must be an object');
+    if (typeof r !== 'object' || r === null) throw new TypeError('rateLimit must be an object or false');
     for (const k of Object.keys(r)) if (k !== 'messages' && k !== 'bytes' && k !== 'burst') throw new TypeError(`unknown option rateLimit.${k}`);
     rateLimit = {
       messages: positive(r, 'messages', Infinity, 'rateLimit.messages'),
@@ -134,7 +143,7 @@ export function resolveRealtimeOptions(input: unknown): ResolvedRealtimeOptions 
   };
 }
 
-export const DEFAULT_TOPIC: TopicPolicy = { mode: 'reliable', historySize: 1000, historyTtl: 300_000, presence: false };
+export const DEFAULT_TOPIC: TopicPolicy = { mode: 'reliable', historySize: 1000, historyTtl: 300_000, presence: false, idempotencyWindow: DEFAULT_IDEMPOTENCY_WINDOW };
 
 /** Merges a topic's options over the defaults, checking them (a TypeError names the topic and field). */
 export function resolveTopicPolicy(topic: string, options: TopicOptions | undefined): TopicPolicy {
@@ -144,5 +153,6 @@ export function resolveTopicPolicy(topic: string, options: TopicOptions | undefi
   if (!Number.isInteger(p.historySize) || p.historySize < 0) throw new TypeError(`topics("${topic}").historySize must be an integer >= 0`);
   if (typeof p.historyTtl !== 'number' || !(p.historyTtl >= 0)) throw new TypeError(`topics("${topic}").historyTtl must be a number >= 0`);
   if (typeof p.presence !== 'boolean') throw new TypeError(`topics("${topic}").presence must be a boolean`);
+  if (typeof p.idempotencyWindow !== 'number' || !(p.idempotencyWindow >= 0) || p.idempotencyWindow === Infinity) throw new TypeError(`topics("${topic}").idempotencyWindow must be a finite number >= 0`);
   return p;
 }

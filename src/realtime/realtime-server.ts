@@ -8,11 +8,13 @@ import { MemoryAdapter } from './memory-adapter.js';
 import { RateLimiter } from './rate-limit.js';
 import { resolveRealtimeOptions, resolveTopicPolicy, type RealtimeServerOptions, type ResolvedRealtimeOptions } from './realtime-options.js';
 import { Session, type SessionHost } from './session.js';
-import { dispatch } from './session-dispatch.js';
+import { admit, dispatch } from './session-dispatch.js';
+import { SessionInbox } from './session-inbox.js';
+import { TopicQueues } from './topic-queues.js';
 import { SubscriptionFlow } from './subscription-flow.js';
 import { CodecFrames, TopicFanout } from './topic-fanout.js';
 import { RealtimeError } from './realtime-error.js';
-import { checkName, checkTopic, drainReason, ErrorCode, Msg, RealtimeClose } from './wire-protocol.js';
+import { checkName, checkTopic, drainReason, ErrorCode, isIdempotencyKey, Msg, RealtimeClose } from './wire-protocol.js';
 
 export type EventHandler<U = unknown> = (data: unknown, session: Session<U>) => void;
 export type RequestHandler<U = unknown> = (data: unknown, session: Session<U>) => unknown;
@@ -35,7 +37,9 @@ export class RealtimeServer<U = unknown> implements SessionHost {
   /** This node's sessions by id (authenticated or still connecting). */
   readonly sessions = new Map<string, Session<U>>();
   /** @internal */ readonly link: AdapterLink;
-  /** @internal */ readonly fanout = new TopicFanout();
+  /** @internal */ readonly fanout = new TopicFanout((s, topic, since) => this.flow.resync(s, topic, since));
+  /** @internal incoming messages waiting their turn (fair processing across sessions). */
+  readonly inbox = new SessionInbox((s, data) => dispatch(this, s, data));
   /** @internal */ readonly config: RealtimeServerOptions<U>;
   /** @internal */ readonly events = new Map<string, EventHandler<any>>();
   /** @internal */ readonly methods = new Map<string, RequestHandler<any>>();
@@ -47,10 +51,10 @@ export class RealtimeServer<U = unknown> implements SessionHost {
   readonly listening: Promise<AddressInfo> | null = null;
 
   constructor(options: RealtimeServerOptions<U> = {}) {
-    this.options = resolveRealtimeOptions(options);
+    const ws = options.websocket ?? {};
+    this.options = resolveRealtimeOptions(options, typeof ws.maxPayload === 'number' ? ws.maxPayload : DEFAULT_REALTIME_MAX_PAYLOAD);
     this.config = options;
     this.adapter = options.adapter ?? new MemoryAdapter();
-    const ws = options.websocket ?? {};
     const userVerify = ws.verify;
     const wsOptions: ServerOptions<Session<U>> = {
       // Realtime messages are small: a smaller default limit than a bare WebSocketServer's.
@@ -65,7 +69,9 @@ export class RealtimeServer<U = unknown> implements SessionHost {
         return userVerify ? userVerify(request) : true;
       },
       open: (socket, request) => this.opened(socket, request),
-      message: (socket, data) => dispatch(this, socket.data, data),
+      message: (socket, data) => {
+        if (admit(socket.data, data)) this.inbox.receive(socket.data, data);
+      },
       drain: (socket) => this.fanout.flushConflated(socket.data),
       close: (socket, code, reason) => this.closed(socket.data, code, reason),
     };
@@ -129,17 +135,20 @@ export class RealtimeServer<U = unknown> implements SessionHost {
 
   /**
    * Publishes to a topic on every node. `key` names the value a conflated topic replaces;
-   * `except` leaves out one session (the sender). Resolves with the message's offset and epoch.
+   * `except` leaves out one session (the sender); an `idempotencyKey` already used on this
+   * topic within its idempotency window publishes nothing and resolves with the first
+   * publish's offset (`duplicate: true`). Resolves with the message's offset and epoch.
    */
-  async publish(topic: string, data: unknown, options: { key?: string; except?: Session<U> | string } = {}): Promise<{ offset: number; epoch: string }> {
+  async publish(topic: string, data: unknown, options: { key?: string; except?: Session<U> | string; idempotencyKey?: string } = {}): Promise<{ offset: number; epoch: string; duplicate: boolean }> {
     checkTopic(topic);
     if (options.key !== undefined && typeof options.key !== 'string') throw new TypeError('key must be a string');
+    if (options.idempotencyKey !== undefined && !isIdempotencyKey(options.idempotencyKey)) throw new TypeError('idempotencyKey must be a string of 1 to 64 characters without control characters');
     const except = sessionIdOf(options.except);
     const policy = this.policy(topic);
     // Conflated messages always carry a key on the wire ('' for a single value): that is how clients tell the modes apart.
     const key = policy.mode === 'conflated' ? (options.key ?? '') : undefined;
-    const p = await this.link.publish(topic, data, policy, { key, except });
-    return { offset: p.offset, epoch: p.epoch };
+    const p = await this.link.publish(topic, data, policy, { key, except, idempotencyKey: options.idempotencyKey });
+    return { offset: p.offset, epoch: p.epoch, duplicate: p.duplicate === true };
   }
 
   /** Sends an event to every session on every node, except one if given. */
@@ -165,11 +174,21 @@ export class RealtimeServer<U = unknown> implements SessionHost {
   }
 
   subscribeSession(session: Session<U>, topic: string): Promise<void> {
-    return this.flow.subscribe(session, topic, 0, undefined, undefined, false);
+    return this.queued(session, topic, () => this.flow.subscribe(session, topic, 0, undefined, undefined, false));
   }
 
   unsubscribeSession(session: Session<U>, topic: string, notice?: [string, string]): Promise<void> {
-    return this.flow.unsubscribe(session, topic, notice);
+    return this.queued(session, topic, () => this.flow.unsubscribe(session, topic, notice));
+  }
+
+  /** @internal Runs op after the session's other operations on topic (false: too many wait; see TopicQueues). */
+  queueTopicOp(session: Session<any>, topic: string, op: () => Promise<void>, force = false): boolean {
+    return (session.topicQueues ??= new TopicQueues()).run(topic, op, force);
+  }
+
+  /** A server-side operation on a session's topic, in order with the client's, with its outcome. */
+  private queued(session: Session<U>, topic: string, op: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => void this.queueTopicOp(session, topic, () => op().then(resolve, reject), true));
   }
 
   /**
@@ -246,7 +265,12 @@ export class RealtimeServer<U = unknown> implements SessionHost {
     this.sessions.delete(session.id);
     this.deadlines.delete(session);
     session.sent?.rejectAll(() => new RealtimeError(ErrorCode.Disconnected, 'the session closed'));
-    for (const topic of [...session.subscriptions.keys()]) void this.flow.unsubscribe(session, topic).catch((err) => this.reportError(err, session));
+    session.inbox = null;
+    // After whatever is still running for a topic (a subscribe may be half way), leave it.
+    const topics = new Set([...session.subscriptions.keys(), ...(session.topicQueues?.topics() ?? [])]);
+    for (const topic of topics) {
+      this.queueTopicOp(session, topic, () => this.flow.unsubscribe(session, topic).catch((err) => this.reportError(err, session)), true);
+    }
     session.conflated = null;
     if (session.authenticated) {
       try {

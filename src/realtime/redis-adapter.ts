@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Adapter, AdapterLink, AdapterNode, HistoryResult, Member, Publication, TopicPolicy } from './adapter.js';
+import { DEFAULT_IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEYS, type Adapter, type AdapterLink, type AdapterNode, type HistoryResult, type Member, type Publication, type PublishOptions, type PublishResult, type TopicPolicy } from './adapter.js';
 import { decodeMsgpack, encodeMsgpack } from './msgpack.js';
 import { RespClient, RespError, type RespValue } from './resp-client.js';
 import { HISTORY_SCRIPT, PUBLISH_SCRIPT } from './redis-scripts.js';
@@ -71,6 +71,8 @@ class RedisLink implements AdapterLink {
   private readonly listened = new Map<string, { policy?: TopicPolicy; epoch?: string; offset: number; buffer: Publication[] | null }>();
   private closed = false;
   private reconnecting = false;
+  /** When the meta of listened topics was last kept alive. */
+  private metaRefreshed = Date.now();
 
   constructor(
     private readonly o: Required<RedisAdapterOptions>,
@@ -143,7 +145,9 @@ class RedisLink implements AdapterLink {
       try {
         if (t.policy !== undefined && t.epoch !== undefined) {
           const h = await this.history(topic, t.policy, { epoch: t.epoch, offset: t.offset });
-          if (h.recovered) for (const p of h.publications) this.deliver(p, true);
+          // Recovered: what was missed. Otherwise what history holds of the current epoch (a
+          // restarted stream's first messages): subscribers are resynchronized from it.
+          for (const p of h.publications) this.deliver(p, true);
         }
       } catch {
         // Redis went away again: the next reconnection catches up.
@@ -169,6 +173,12 @@ class RedisLink implements AdapterLink {
   }
 
   private beat(cmd: RespClient): Promise<RespValue> {
+    const now = Date.now();
+    if (now - this.metaRefreshed >= this.o.metaTtl / 4) {
+      // Topics this node listens to stay alive however long nobody publishes to them.
+      this.metaRefreshed = now;
+      for (const [topic, t] of this.listened) if (t.policy !== undefined) void cmd.command(['PEXPIRE', this.keys(topic)[0]!, this.metaTtl(t.policy)]).catch(() => {});
+    }
     return cmd.command(['SET', this.nodeKey(this.nodeId), '1', 'PX', this.o.nodeTtl]);
   }
 
@@ -178,7 +188,12 @@ class RedisLink implements AdapterLink {
 
   private keys(topic: string): string[] {
     const t = `${this.o.prefix}t:{${topic}}`;
-    return [`${t}:meta`, `${t}:h`, `${t}:cv`, `${t}:ci`];
+    return [`${t}:meta`, `${t}:h`, `${t}:cv`, `${t}:ci`, `${t}:ik`, `${t}:iz`];
+  }
+
+  /** How long a topic's meta (epoch and offset) lives after its last use. */
+  private metaTtl(policy: TopicPolicy): number {
+    return Math.max(this.o.metaTtl, policy.historyTtl, policy.idempotencyWindow ?? DEFAULT_IDEMPOTENCY_WINDOW);
   }
 
   private async script(source: string, keys: string[], args: Array<string | Buffer | number>): Promise<RespValue> {
@@ -203,20 +218,25 @@ class RedisLink implements AdapterLink {
   }
 
   async unlisten(topic: string): Promise<void> {
+    const policy = this.listened.get(topic)?.policy;
     this.listened.delete(topic);
-    const { sub } = await this.ready;
+    const { cmd, sub } = await this.ready;
+    // The stream outlives its last subscriber on this node for at least its TTL from now.
+    if (policy !== undefined && !cmd.closed) await cmd.command(['PEXPIRE', this.keys(topic)[0]!, this.metaTtl(policy)]);
     if (sub.closed || this.listened.has(topic)) return;
     await Promise.all([sub.unsubscribe(`${this.o.prefix}c:${topic}`), sub.unsubscribe(`${this.o.prefix}p:${topic}`)]);
   }
 
-  async publish(topic: string, data: unknown, policy: TopicPolicy, options: { key?: string; except?: string } = {}): Promise<Publication> {
+  async publish(topic: string, data: unknown, policy: TopicPolicy, options: PublishOptions = {}): Promise<PublishResult> {
     const now = Date.now();
     const tail = encodeMsgpack([options.key ?? null, options.except ?? null, data]);
     const reply = (await this.script(PUBLISH_SCRIPT, this.keys(topic), [
       `${this.o.prefix}c:${topic}`, policy.mode, policy.historySize, Math.max(1, policy.historyTtl), now, asBuffer(tail),
-      options.key ?? '', newEpoch(), Math.max(this.o.metaTtl, policy.historyTtl),
-    ])) as [number, Buffer];
-    const pub: Publication = { topic, data, offset: reply[0], epoch: reply[1].toString(), time: now };
+      options.key ?? '', newEpoch(), this.metaTtl(policy),
+      options.idempotencyKey ?? '', Math.max(1, policy.idempotencyWindow ?? DEFAULT_IDEMPOTENCY_WINDOW), MAX_IDEMPOTENCY_KEYS,
+    ])) as [number, Buffer, number?];
+    const pub: PublishResult = { topic, data, offset: reply[0], epoch: reply[1].toString(), time: now };
+    if (reply[2] === 1) pub.duplicate = true;
     if (options.key !== undefined) pub.key = options.key;
     if (options.except !== undefined) pub.except = options.except;
     return pub;
@@ -226,15 +246,15 @@ class RedisLink implements AdapterLink {
     const t = this.listened.get(topic);
     if (t !== undefined) t.policy = policy;
     const reply = (await this.script(HISTORY_SCRIPT, this.keys(topic).slice(0, 3), [
-      policy.mode, newEpoch(), Math.max(this.o.metaTtl, policy.historyTtl), since === undefined ? -1 : since.offset,
+      policy.mode, newEpoch(), this.metaTtl(policy), since === undefined ? -1 : since.offset, since?.epoch ?? '',
     ])) as [Buffer, number, RespValue[]];
     const epoch = reply[0].toString();
     const offset = reply[1];
-    const result: HistoryResult = { epoch, offset, publications: [], recovered: true };
-    const honoured = since !== undefined && since.epoch === epoch && since.offset <= offset;
+    const result: HistoryResult = { epoch, offset, publications: [], recovered: false };
+    const sameStream = since !== undefined && since.epoch === epoch && since.offset <= offset;
     const cutoff = Date.now() - policy.historyTtl;
     if (policy.mode === 'conflated') {
-      if (since !== undefined && !honoured) result.recovered = false;
+      result.recovered = sameStream;
       for (const v of reply[2] as Buffer[]) {
         const p = parseStored(topic, epoch, v);
         if (p.time >= cutoff) result.publications.push(p);
@@ -243,16 +263,12 @@ class RedisLink implements AdapterLink {
       return result;
     }
     if (since === undefined) return result;
-    if (!honoured) return { ...result, recovered: false };
-    let expect = since.offset + 1;
-    for (const entry of reply[2] as Array<[Buffer, Buffer[]]>) {
-      const p = parseEntry(topic, epoch, entry);
-      // Each missed offset must be there, in order and young enough; otherwise recovery is impossible.
-      if (p.offset !== expect || p.time < cutoff) return { ...result, publications: [], recovered: false };
-      result.publications.push(p);
-      expect++;
-    }
-    if (expect !== offset + 1) return { ...result, publications: [], recovered: false };
+    // What history holds and can be used: the run of consecutive, young enough offsets ending at the head.
+    const entries = (reply[2] as Array<[Buffer, Buffer[]]>).map((e) => parseEntry(topic, epoch, e));
+    let first = entries.length;
+    while (first > 0 && entries[first - 1]!.offset === offset - (entries.length - first) && entries[first - 1]!.time >= cutoff) first--;
+    result.publications = entries.slice(first);
+    result.recovered = sameStream && result.publications.length === offset - since.offset;
     return result;
   }
 

@@ -4,15 +4,32 @@ import type { RealtimeServer } from './realtime-server.js';
 import { RealtimeError, settleRequest } from './realtime-error.js';
 import type { AuthResult } from './realtime-options.js';
 import type { Session } from './session.js';
-import { ErrorCode, isId, isName, isRecord, isTopic, Msg, RealtimeClose } from './wire-protocol.js';
+import { ErrorCode, isId, isIdempotencyKey, isName, isRecord, isSessionId, isTopic, MAX_PREVIOUS_SESSIONS, Msg, RealtimeClose } from './wire-protocol.js';
 
-/** A session refused this many messages in a row over its rate limit is closed (4029). */
+/**
+ * A session with more than this many messages refused over its rate limit, each within
+ * REFUSALS_FORGOTTEN of the one before, is closed (4029): it keeps sending over its limit.
+ */
 const MAX_REFUSED = 100;
+const REFUSALS_FORGOTTEN = 1000;
+
+/** Client messages that expect an answer with their id (a refused one gets `rate_limited` with that id). */
+const REQUESTS = new Set<unknown>([Msg.Subscribe, Msg.Unsubscribe, Msg.Publish, Msg.Request, Msg.Refresh, Msg.PresenceQuery]);
+
+/**
+ * The rate limit, applied as a message arrives (before it waits in the inbox): true when
+ * the message may be processed; otherwise it is answered with `rate_limited`.
+ */
+export function admit(s: Session<any>, data: string | Buffer): boolean {
+  if (s.limiter === null) return true;
+  const now = Date.now();
+  if (s.limiter.take(typeof data === 'string' ? Buffer.byteLength(data) : data.length, now)) return true;
+  refuse(s, data, now);
+  return false;
+}
 
 /** Reads one incoming message of a session and acts on it. */
 export function dispatch(server: RealtimeServer<any>, s: Session<any>, data: string | Buffer): void {
-  if (s.limiter !== null && !s.limiter.take(data.length, Date.now())) return refuse(s, data);
-  s.refused = 0;
   let m: unknown;
   try {
     m = s.codec.decode(data);
@@ -21,7 +38,16 @@ export function dispatch(server: RealtimeServer<any>, s: Session<any>, data: str
   }
   if (!Array.isArray(m) || typeof m[0] !== 'number') return bad(s, 'a message must be an array starting with its type');
   if (!s.authenticated) {
-    if (m[0] !== Msg.Connect || s.connecting) return bad(s, s.connecting ? 'wait for connected' : 'the first message must be connect');
+    // Messages after Connect wait in the inbox until authentication is done: this is the first one.
+    if (m[0] !== Msg.Connect || s.connecting) return bad(s, 'the first message must be connect');
+    const meta = m[2];
+    if (meta !== undefined && meta !== null && isRecord(meta) && meta.previous !== undefined) {
+      const previous = meta.previous;
+      if (!Array.isArray(previous) || previous.length > MAX_PREVIOUS_SESSIONS || !previous.every(isSessionId)) {
+        return bad(s, `connect: previous must be an array of at most ${MAX_PREVIOUS_SESSIONS} session ids`);
+      }
+      if (previous.length > 0) s.previous = previous as string[];
+    }
     void connect(server, s, m).catch((err) => server.reportError(err, s));
     return;
   }
@@ -56,9 +82,12 @@ export function dispatch(server: RealtimeServer<any>, s: Session<any>, data: str
       s.sent?.reject(id, new RealtimeError(code, message));
       return;
     }
-    case Msg.Ping:
-      s.send([Msg.Pong, m[1] ?? 0]);
+    case Msg.Ping: {
+      const n = m[1] ?? 0;
+      if (!Number.isSafeInteger(n) || (n as number) < 0) return bad(s, 'ping: n must be an integer >= 0');
+      s.send([Msg.Pong, n]);
       return;
+    }
     case Msg.Subscribe: {
       const [, id, topic, opts] = m;
       if (!isId(id) || !isTopic(topic) || (opts !== undefined && opts !== null && !isRecord(opts))) return bad(s, 'subscribe: bad id, topic or options');
@@ -69,41 +98,42 @@ export function dispatch(server: RealtimeServer<any>, s: Session<any>, data: str
         if (!Array.isArray(v) || typeof v[0] !== 'string' || !Number.isSafeInteger(v[1]) || (v[1] as number) < 0) return bad(s, 'subscribe: since must be [epoch, offset]');
         since = { epoch: v[0], offset: v[1] as number };
       }
-      void server.flow.subscribe(s, topic, id, since, o.info, true).catch((err) => server.reportError(err, s));
-      return;
+      return queued(server, s, topic, id, () => server.flow.subscribe(s, topic, id, since, o.info, true));
     }
     case Msg.Unsubscribe: {
       const [, id, topic] = m;
       if (!isId(id) || !isTopic(topic)) return bad(s, 'unsubscribe: bad id or topic');
-      answer(server, s, id, () => server.flow.unsubscribe(s, topic).then(() => null));
-      return;
+      return queued(server, s, topic, id, () => new Promise<void>((done) => answer(server, s, id, () => server.flow.unsubscribe(s, topic).then(() => null), done)));
     }
     case Msg.Publish: {
       const [, id, topic, payload, opts] = m;
       if (!isId(id) || !isTopic(topic) || (opts !== undefined && opts !== null && !isRecord(opts))) return bad(s, 'publish: bad id, topic or options');
       const o = (opts ?? {}) as Record<string, unknown>;
       if (o.key !== undefined && o.key !== null && typeof o.key !== 'string') return bad(s, 'publish: key must be a string');
+      const idem = o.idempotencyKey;
+      if (idem !== undefined && idem !== null && !isIdempotencyKey(idem)) return bad(s, 'publish: idempotencyKey must be a string of 1 to 64 characters without control characters');
       answer(server, s, id, async () => {
         const allow = server.config.authorize?.publish;
         if (allow === undefined) throw new RealtimeError(ErrorCode.Forbidden, 'clients may not publish on this server');
         if (!(await allow(s, topic))) throw new RealtimeError(ErrorCode.Forbidden, `not allowed to publish to ${topic}`);
         const key = typeof o.key === 'string' ? o.key : undefined;
-        const r = await server.publish(topic, payload, { key, except: o.exceptSelf === true ? s : undefined });
-        return { offset: r.offset };
+        const r = await server.publish(topic, payload, { key, except: o.exceptSelf === true ? s : undefined, idempotencyKey: typeof idem === 'string' ? idem : undefined });
+        return r.duplicate ? { offset: r.offset, duplicate: true } : { offset: r.offset };
       });
       return;
     }
     case Msg.PresenceQuery: {
       const [, id, topic] = m;
       if (!isId(id) || !isTopic(topic)) return bad(s, 'presence: bad id or topic');
-      answer(server, s, id, async () => {
+      return queued(server, s, topic, id, () => new Promise<void>((done) => answer(server, s, id, async () => {
         const sub = s.subscriptions.get(topic);
         if (sub === undefined) throw new RealtimeError(ErrorCode.Forbidden, `subscribe to ${topic} to see its presence`);
         if (!sub.policy.presence) throw new RealtimeError(ErrorCode.BadRequest, `${topic} has no presence`);
         return (await server.presence(topic)).map((p) => [p.sessionId, p.info ?? null]);
-      });
-      return;
+      }, done)));
     }
+    case Msg.Connect:
+      return bad(s, 'connect: the session is already connected');
     case Msg.Refresh: {
       const [, id, token] = m;
       if (!isId(id)) return bad(s, 'refresh: bad id');
@@ -125,21 +155,36 @@ function bad(s: Session<any>, why: string): void {
 }
 
 /** Over the rate limit: answer requests with rate_limited, others with an error of id 0; close persistent offenders. */
-function refuse(s: Session<any>, data: string | Buffer): void {
+function refuse(s: Session<any>, data: string | Buffer, now: number): void {
+  if (now - s.lastRefused > REFUSALS_FORGOTTEN) s.refused = 0;
+  s.lastRefused = now;
   if (++s.refused > MAX_REFUSED) return s.close(RealtimeClose.RateLimited, 'rate limit exceeded');
   let id = 0;
   try {
     const m = s.codec.decode(data);
-    if (Array.isArray(m) && (m[0] === Msg.Request || m[0] === Msg.Publish || m[0] === Msg.Subscribe) && isId(m[1])) id = m[1];
+    if (Array.isArray(m) && REQUESTS.has(m[0]) && isId(m[1])) id = m[1];
   } catch {
     // Undecodable and over the limit: the error of id 0 says enough.
   }
   s.sendError(id, ErrorCode.RateLimited, 'rate limit exceeded: message refused');
 }
 
-/** Runs a request's handler and sends its reply or error. */
-function answer(server: RealtimeServer<any>, s: Session<any>, id: number, run: () => unknown): void {
-  settleRequest(id, run, (m) => s.send(m), (err) => server.reportError(err, s));
+/** Runs a request's handler and sends its reply or error; `done` hears when it is answered. */
+function answer(server: RealtimeServer<any>, s: Session<any>, id: number, run: () => unknown, done?: () => void): void {
+  settleRequest(
+    id,
+    run,
+    (m) => {
+      s.send(m);
+      done?.();
+    },
+    (err) => server.reportError(err, s),
+  );
+}
+
+/** Queues a request behind the session's other requests for the same topic; refuses it when too many wait. */
+function queued(server: RealtimeServer<any>, s: Session<any>, topic: string, id: number, op: () => Promise<void>): void {
+  if (!server.queueTopicOp(s, topic, op)) s.sendError(id, ErrorCode.BadRequest, `too many requests waiting for ${topic}`);
 }
 
 /** The hook's verdict: an AuthResult, or why the token was refused (a RealtimeError's message, shown to the client). */
@@ -179,6 +224,8 @@ async function connect(server: RealtimeServer<any>, s: Session<any>, m: unknown[
     server.reportError(err, s);
   }
   s.upgradeRequest = null;
+  // What the client sent after Connect without waiting for Connected is processed now, in order.
+  server.inbox.release(s);
 }
 
 function truncateUtf8(text: string, max: number): string {

@@ -6,6 +6,7 @@ import { PendingRequests } from './pending-requests.js';
 import type { RateLimiter } from './rate-limit.js';
 import { RealtimeError } from './realtime-error.js';
 import { checkName, ErrorCode, Msg } from './wire-protocol.js';
+import type { TopicQueues } from './topic-queues.js';
 
 /** What a session's node does for it (implemented by RealtimeServer). */
 export interface SessionHost {
@@ -25,6 +26,8 @@ export interface SessionSubscription {
   info: unknown;
   /** While history is being read: what arrived meanwhile, sent after it. null once live. */
   buffer: Buffered[] | null;
+  /** The epoch this subscriber was last told (in a Reply or Subscribed); '' before. */
+  epoch: string;
 }
 
 /**
@@ -49,7 +52,19 @@ export class Session<U = unknown> {
   /** @internal latest undelivered publication per topic and key while the socket is congested. */
   conflated: Map<string, Map<string, Publication>> | null = null;
   /** @internal */ limiter: RateLimiter | null = null;
-  /** @internal refused messages in a row, for closing persistent offenders. */ refused = 0;
+  /** @internal messages refused over the rate limit lately, for closing persistent offenders, and when the last was. */ refused = 0;
+  /** @internal */ lastRefused = 0;
+  /** @internal messages waiting to be processed (reading is paused meanwhile); null when none wait. */
+  inbox: Array<string | Buffer> | null = null;
+  /** @internal the turn of the event loop this session last had messages processed in, and how many. */
+  turn = -1;
+  /** @internal */ used = 0;
+  /** @internal subscription requests per topic, run one at a time in arrival order. */
+  topicQueues: TopicQueues | null = null;
+  /** @internal new subscriptions waiting for their authorization hook (they count against maxSubscriptions). */
+  reserved = 0;
+  /** @internal session ids this client had before (Connect's `previous`): their "except me" publications are not for it either. */
+  previous: readonly string[] | null = null;
 
   /**
    * The opening handshake (headers, address, query) until the session is authenticated:
@@ -109,6 +124,11 @@ export class Session<U = unknown> {
 
   /** Closes the connection with a WebSocket close code. */
   close(code = 1000, reason = ''): void {
+    if (this.inbox !== null) {
+      // Messages were waiting (and reading paused): drop them, and read again to see the client's close.
+      this.inbox = null;
+      this.socket.resume();
+    }
     this.socket.close(code, reason);
   }
 
@@ -123,9 +143,14 @@ export class Session<U = unknown> {
     this.send([Msg.Error, id, code, message]);
   }
 
+  /** @internal Whether a publication's `except` names this session (or one this client had before). */
+  isExcepted(except: string | undefined): boolean {
+    return except !== undefined && (except === this.id || (this.previous !== null && this.previous.includes(except)));
+  }
+
   /** @internal Sends one publication on its own (history, recovery, conflation). */
   sendPublication(p: Publication): void {
-    if (p.except === this.id) this.send([Msg.Skip, p.topic, p.offset]);
+    if (this.isExcepted(p.except)) this.send([Msg.Skip, p.topic, p.offset]);
     else this.send(publicationMessage(p));
   }
 }

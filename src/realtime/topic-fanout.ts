@@ -9,9 +9,13 @@ interface LocalTopic {
   members: Map<Session, SessionSubscription>;
   /** Settles when this node listens to the topic (the adapter's listen, started by the first subscriber). */
   listening: Promise<void>;
-  /** The epoch of the last publication delivered. */
+  /** The epoch and offset of the last publication delivered. */
   epoch: string | undefined;
+  offset: number;
 }
+
+/** Called for a live subscriber that got a publication of another epoch than the one it was told: resynchronize it from `since`. */
+export type RestartHandler = (session: Session, topic: string, since: { epoch: string; offset: number }) => void;
 
 /**
  * This node's subscribers per topic, and the fan-out of what the adapter delivers: each
@@ -23,6 +27,8 @@ interface LocalTopic {
 export class TopicFanout {
   private readonly topics = new Map<string, LocalTopic>();
 
+  constructor(private readonly restart: RestartHandler) {}
+
   /**
    * Adds a subscriber. The topic's first subscriber on this node starts `listen`; every
    * subscriber gets the same promise, so none reads history before the node receives the
@@ -33,7 +39,7 @@ export class TopicFanout {
     if (t === undefined) {
       const listening = listen();
       listening.catch(() => {});
-      this.topics.set(sub.topic, (t = { policy: sub.policy, members: new Map(), listening, epoch: undefined }));
+      this.topics.set(sub.topic, (t = { policy: sub.policy, members: new Map(), listening, epoch: undefined, offset: 0 }));
     }
     t.members.set(session, sub);
     return t.listening;
@@ -49,12 +55,6 @@ export class TopicFanout {
     return true;
   }
 
-  /** The epoch a subscriber was given from history, if none was seen yet. */
-  noteEpoch(topic: string, epoch: string): void {
-    const t = this.topics.get(topic);
-    if (t !== undefined && t.epoch === undefined) t.epoch = epoch;
-  }
-
   has(topic: string): boolean {
     return this.topics.has(topic);
   }
@@ -67,18 +67,18 @@ export class TopicFanout {
   deliver(pub: Publication): void {
     const t = this.topics.get(pub.topic);
     if (t === undefined) return;
-    if (t.epoch !== pub.epoch) {
-      // The stream restarted (its history was lost, e.g. a broker restart): live subscribers
-      // are told that what came before cannot be recovered, and continue in the new epoch.
-      if (t.epoch !== undefined) this.restarted(t, pub);
-      t.epoch = pub.epoch;
-    }
     const conflated = t.policy.mode === 'conflated';
     const frames = new CodecFrames(publicationMessage(pub));
     for (const [s, sub] of t.members) {
+      if (sub.buffer === null && sub.epoch !== pub.epoch) {
+        // The stream restarted under a new epoch (its history was lost, e.g. a broker
+        // restart): the subscriber is resynchronized (Subscribed, then the new epoch's
+        // history), with this publication buffered behind it.
+        this.restart(s, pub.topic, { epoch: sub.epoch, offset: sub.epoch === t.epoch ? t.offset : 0 });
+      }
       if (sub.buffer !== null) {
         sub.buffer.push(pub);
-      } else if (s.id === pub.except) {
+      } else if (s.isExcepted(pub.except)) {
         s.send([Msg.Skip, pub.topic, pub.offset]);
       } else if (conflated && (s.conflated?.has(pub.topic) || s.socket.needsDrain)) {
         stash(s, pub);
@@ -86,11 +86,8 @@ export class TopicFanout {
         frames.sendTo(s);
       }
     }
-  }
-
-  private restarted(t: LocalTopic, pub: Publication): void {
-    const message = [Msg.Subscribed, pub.topic, { epoch: pub.epoch, offset: pub.offset - 1, recovered: false }];
-    for (const [s, sub] of t.members) if (sub.buffer === null) s.send(message);
+    t.epoch = pub.epoch;
+    t.offset = pub.offset;
   }
 
   deliverPresence(topic: string, joined: boolean, member: Member): void {

@@ -119,3 +119,18 @@ export function checkTopic(v: unknown): asserts v is string {
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }
+
+/** Most earlier session ids a Connect may name in `previous`. */
+export const MAX_PREVIOUS_SESSIONS = 8;
+
+/** Session ids as the server makes them: 1–64 characters of base64url. */
+export function isSessionId(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= 64 && /^[A-Za-z0-9_-]+$/.test(v);
+}
+
+/** Idempotency keys of publishes: 1–64 characters, no control characters. */
+export function isIdempotencyKey(v: unknown): v is string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 64) return false;
+  for (let i = 0; i < v.length; i++) if (v.charCodeAt(i) < 0x20) return false;
+  return true;
+}

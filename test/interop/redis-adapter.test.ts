@@ -354,6 +354,60 @@ describe('Redis adapter', () => {
     assert.equal(sub.epoch, notice.epoch);
   });
 
+  test('idempotency keys across nodes: a publish repeated on another node publishes nothing and answers the first offset', T, async () => {
+    const a = await node();
+    const b = await node({ topics: () => ({ idempotencyWindow: 300 }) });
+    const c = client(a.url);
+    const sub = c.subscribe('once');
+    const got: unknown[] = [];
+    sub.on('message', (d) => got.push(d));
+    await within(sub.ready, 5000, 'subscribed');
+    const first = await a.rt.publish('once', 'x', { idempotencyKey: 'k' });
+    const again = await b.rt.publish('once', 'x', { idempotencyKey: 'k' });
+    const other = await b.rt.publish('once', 'y', { idempotencyKey: 'k2' });
+    assert.deepEqual([first.offset, first.duplicate, again.offset, again.duplicate, again.epoch], [1, false, 1, true, first.epoch]);
+    assert.deepEqual([other.offset, other.duplicate], [2, false]);
+    // b's window for this topic is 300 ms: after it the key publishes again.
+    await sleep(400);
+    const later = await b.rt.publish('once', 'z', { idempotencyKey: 'k2' });
+    assert.deepEqual([later.offset, later.duplicate], [3, false]);
+    await eventually(() => got.length === 3, 5000, `deliveries (${got.length})`);
+    await sleep(50);
+    assert.deepEqual(got, ['x', 'y', 'z']);
+  });
+
+  test('history rules: recovered only with since honoured; otherwise everything history still holds of the current epoch', T, async () => {
+    const a = await node({ topics: () => ({ historySize: 3 }) });
+    for (let i = 1; i <= 6; i++) await a.rt.publish('h', i);
+    const head = await a.rt.history('h');
+    assert.deepEqual([head.offset, head.recovered, head.publications.length], [6, false, 0]);
+    const e = head.epoch;
+    const offsets = (r: { publications: Array<{ offset: number }> }) => r.publications.map((p) => p.offset);
+    const within3 = await a.rt.history('h', { epoch: e, offset: 4 });
+    assert.deepEqual([within3.recovered, offsets(within3)], [true, [5, 6]]);
+    const atHead = await a.rt.history('h', { epoch: e, offset: 6 });
+    assert.deepEqual([atHead.recovered, offsets(atHead)], [true, []]);
+    for (const since of [{ epoch: e, offset: 1 }, { epoch: e, offset: 10 }, { epoch: 'another', offset: 2 }]) {
+      const r = await a.rt.history('h', since);
+      assert.deepEqual([r.recovered, offsets(r)], [false, [4, 5, 6]], JSON.stringify(since));
+    }
+  });
+
+  test('a topic nobody publishes to keeps its epoch while it has subscribers, beyond the adapter\'s metaTtl', T, async () => {
+    const short = { topics: () => ({ historyTtl: 100, idempotencyWindow: 100 }) };
+    const rt = new RealtimeServer({ adapter: new RedisAdapter({ port: redis.port, prefix, nodeTtl: 1000, metaTtl: 1000 }), websocket: { heartbeatInterval: 0 }, ...short });
+    servers.push(rt);
+    const { port } = await rt.listen(0, '127.0.0.1');
+    const c = client(`ws://127.0.0.1:${port}/`);
+    const sub = c.subscribe('quiet');
+    await within(sub.ready, 5000, 'subscribed');
+    const epoch = sub.epoch;
+    await sleep(1600); // Longer than metaTtl: the node keeps the topic's meta alive meanwhile.
+    const r = await rt.history('quiet', { epoch: epoch!, offset: 0 });
+    assert.equal(r.epoch, epoch);
+    assert.equal(r.recovered, true);
+  });
+
   test('bad options throw a TypeError naming them', () => {
     assert.throws(() => new RedisAdapter({ port: 0 }), /port/);
     assert.throws(() => new RedisAdapter({ nodeTtl: 5 }), /nodeTtl/);

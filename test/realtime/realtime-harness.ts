@@ -5,6 +5,7 @@
 import { WebSocket } from '../../src/client/index.js';
 import { RealtimeClient, RealtimeServer, type ClientState, type RealtimeClientOptions, type RealtimeServerOptions, type Session, type StateChange, type Subscription } from '../../src/realtime/index.js';
 import { within } from '../helpers.js';
+import { WireClient, type CodecName } from './wire-client.js';
 
 export { within };
 
@@ -24,6 +25,7 @@ export class Harness {
   private servers: RealtimeServer[] = [];
   private clients: RealtimeClient[] = [];
   private sockets: WebSocket[] = [];
+  private wires: WireClient[] = [];
 
   /** A realtime server listening on 127.0.0.1 (no WebSocket-level pings: tests stay quiet). */
   async server(options: RealtimeServerOptions = {}): Promise<{ rt: RealtimeServer; url: string; port: number }> {
@@ -54,7 +56,26 @@ export class Harness {
     return ws;
   }
 
+  /** A connection speaking the wire protocol by hand, open (not yet connected). */
+  async wire(url: string, codec: CodecName = 'json', protocols?: string[]): Promise<WireClient> {
+    const w = new WireClient(url, codec, protocols);
+    this.wires.push(w);
+    await within(w.opened, 3000, 'websocket open');
+    return w;
+  }
+
+  /** A hand-spoken connection after Connect/Connected (its session id in `sessionId`). */
+  async session(url: string, codec: CodecName = 'json', token: unknown = null, meta: unknown = {}): Promise<WireClient & { sessionId: string }> {
+    const w = (await this.wire(url, codec)) as WireClient & { sessionId: string };
+    w.send([0, token, meta]);
+    const connected = await w.next();
+    if (connected[0] !== 1) throw new Error(`expected Connected, got ${JSON.stringify(connected)}`);
+    w.sessionId = connected[1] as string;
+    return w;
+  }
+
   async cleanup(): Promise<void> {
+    for (const w of this.wires.splice(0)) w.close();
     for (const c of this.clients.splice(0)) c.close();
     for (const ws of this.sockets.splice(0)) if (ws.readyState < 2) ws.close();
     await Promise.all(this.servers.splice(0).map((rt) => rt.close({ timeout: 500 })));

@@ -542,7 +542,7 @@ for (const codec of ['json', 'msgpack'] as const) {
       assert.deepStrictEqual(rec.offsets, Array.from({ length: 51 }, (_, i) => i + 1));
     });
 
-    test('reconnect beyond history: unrecoverable, then continues from the present', T, async () => {
+    test('reconnect beyond history: unrecoverable, then what history still holds, then live', T, async () => {
       const { rt, url } = await h.server({ topics: () => ({ historySize: 3 }) });
       const c = await client(url);
       const sub = c.subscribe('short');
@@ -550,7 +550,11 @@ for (const codec of ['json', 'msgpack'] as const) {
       await within(sub.ready, 2000, 'subscribed');
       for (let i = 1; i <= 5; i++) await rt.publish('short', i);
       await rec.wait(5);
-      const lost = once<SubscribeResult>((fn) => sub.on('unrecoverable', fn), 3000, 'unrecoverable');
+      let offsetAtEvent = -1;
+      const lost = once<SubscribeResult>((fn) => sub.on('unrecoverable', (r) => {
+        offsetAtEvent = sub.offset;
+        fn(r);
+      }), 3000, 'unrecoverable');
       const down = waitState(c, 'disconnected', 2000);
       sessionOf(rt, c).socket.terminate();
       await down;
@@ -559,13 +563,14 @@ for (const codec of ['json', 'msgpack'] as const) {
       assert.equal(r.resumed, true);
       assert.equal(r.recovered, false);
       assert.equal(r.offset, 15);
-      assert.equal(sub.offset, 15);
+      // History (3 messages) still holds 13..15: they follow, 6..12 are lost.
+      assert.equal(r.from, 12);
+      assert.equal(offsetAtEvent, 12);
       await rt.publish('short', 16);
-      await rec.wait(6);
+      await rec.wait(9);
       await sleep(30);
-      // Nothing of what was missed is delivered; the stream continues at 16.
-      assert.deepStrictEqual(rec.messages, [1, 2, 3, 4, 5, 16]);
-      assert.deepStrictEqual(rec.offsets, [1, 2, 3, 4, 5, 16]);
+      assert.deepStrictEqual(rec.messages, [1, 2, 3, 4, 5, 13, 14, 15, 16]);
+      assert.deepStrictEqual(rec.offsets, [1, 2, 3, 4, 5, 13, 14, 15, 16]);
     });
   });
 }

@@ -25,12 +25,12 @@ const range = (from: number, to: number) => Array.from({ length: Math.max(0, to 
 
 // ---- TopicStream: reliable ------------------------------------------------------------
 
-test('reliable: without since, read gives the position and no messages', () => {
+test('reliable: without since, read gives the position and no messages; recovered is false (nothing was asked)', () => {
   const s = new TopicStream();
   const p = reliable(10);
-  assert.deepStrictEqual(s.read(p, Date.now()), { epoch: s.epoch, offset: 0, publications: [], recovered: true });
+  assert.deepStrictEqual(s.read(p, Date.now()), { epoch: s.epoch, offset: 0, publications: [], recovered: false });
   for (let i = 0; i < 3; i++) push(s, p, i);
-  assert.deepStrictEqual(s.read(p, Date.now()), { epoch: s.epoch, offset: 3, publications: [], recovered: true });
+  assert.deepStrictEqual(s.read(p, Date.now()), { epoch: s.epoch, offset: 3, publications: [], recovered: false });
 });
 
 test('reliable: since 0 on a fresh stream reads everything, in order, with the data', () => {
@@ -59,14 +59,18 @@ test('reliable: the ring keeps the last historySize messages and wraps correctly
   for (const k of [7, 8, 9, 10]) assert.equal(since(k).recovered, true, `since ${k}`);
   // since == top: nothing missed.
   assert.deepStrictEqual(since(11), { epoch: s.epoch, offset: 11, publications: [], recovered: true });
-  // Older than the ring: 7 is gone, so since 6 cannot be honoured.
-  for (const k of [0, 3, 6]) assert.deepStrictEqual(since(k), { epoch: s.epoch, offset: 11, publications: [], recovered: false }, `since ${k}`);
-  // Past the top, or another epoch: not this stream's position.
+  // Older than the ring: 7 is gone, so since 6 cannot be honoured; what the ring holds is still replayed.
+  for (const k of [0, 3, 6]) {
+    const r = since(k);
+    assert.equal(r.recovered, false, `since ${k}`);
+    assert.deepStrictEqual(offsets(r.publications), [8, 9, 10, 11], `since ${k}`);
+  }
+  // Past the top, or another epoch: not this stream's position; everything held is replayed.
   assert.equal(since(12).recovered, false);
-  assert.deepStrictEqual(since(12).publications, []);
+  assert.deepStrictEqual(offsets(since(12).publications), [8, 9, 10, 11]);
   const other = s.read(p, now, { epoch: 'another-epoch', offset: 10 });
   assert.equal(other.recovered, false);
-  assert.deepStrictEqual(other.publications, []);
+  assert.deepStrictEqual(offsets(other.publications), [8, 9, 10, 11]);
   assert.equal(other.epoch, s.epoch);
 });
 
@@ -77,6 +81,7 @@ test('reliable: ring exactly full, and a ring of one', () => {
   assert.deepStrictEqual(offsets(s.read(p, Date.now(), { epoch: s.epoch, offset: 0 }).publications), [1, 2, 3]);
   push(s, p, 4);
   assert.equal(s.read(p, Date.now(), { epoch: s.epoch, offset: 0 }).recovered, false);
+  assert.deepStrictEqual(offsets(s.read(p, Date.now(), { epoch: s.epoch, offset: 0 }).publications), [2, 3, 4]);
   assert.deepStrictEqual(offsets(s.read(p, Date.now(), { epoch: s.epoch, offset: 1 }).publications), [2, 3, 4]);
 
   const one = new TopicStream();
@@ -137,7 +142,7 @@ test('conflated: keeps the latest message per key; read returns all of them sort
   push(s, p, 'c1', { key: 'c' }); // 4
   push(s, p, 'b2', { key: 'b' }); // 5
   const r = s.read(p, Date.now());
-  assert.equal(r.recovered, true);
+  assert.equal(r.recovered, false, 'no since: nothing to recover');
   assert.equal(r.offset, 5);
   assert.deepStrictEqual(r.publications.map((x) => [x.offset, x.key, x.data]), [
     [3, 'a', 'a2'],
@@ -223,7 +228,8 @@ test('property: read(since k) returns exactly k+1..top, or recovered false when 
       assert.equal(r.epoch, s.epoch);
       if (k > top || k < top - size) {
         assert.equal(r.recovered, false, `k=${k} top=${top} size=${size}`);
-        assert.deepStrictEqual(r.publications, []);
+        // Everything history holds (the last min(size, top) offsets) is still replayed.
+        assert.deepStrictEqual(offsets(r.publications), range(top - Math.min(size, top) + 1, top));
       } else {
         assert.equal(r.recovered, true, `k=${k} top=${top} size=${size}`);
         assert.deepStrictEqual(offsets(r.publications), range(k + 1, top));
@@ -324,27 +330,30 @@ test('MemoryAdapter: unlisten stops delivery to that node only', async () => {
   await lb.close();
 });
 
-test('MemoryAdapter: a topic with nothing left is forgotten and comes back with a new epoch', async () => {
+test('MemoryAdapter: an unused topic keeps its stream for its TTL, then is forgotten and comes back with a new epoch', async () => {
   const hub = new MemoryAdapter();
   const l = hub.attach(recorder());
+  // Nobody listens and history keeps nothing: the stream (epoch and offset) still lives on.
   const p = reliable(0);
   const first = await l.publish('t', 1, p);
   const second = await l.publish('t', 2, p);
-  // Nobody listens and history keeps nothing: each publish starts a new stream.
   assert.equal(first.offset, 1);
-  assert.equal(second.offset, 1);
-  assert.notEqual(first.epoch, second.epoch);
-  // With history the stream (and its epoch) lives on.
+  assert.equal(second.offset, 2);
+  assert.equal(first.epoch, second.epoch);
   const kept = reliable(10);
   const x = await l.publish('u', 1, kept);
   const y = await l.publish('u', 2, kept);
   assert.equal(y.offset, 2);
   assert.equal(x.epoch, y.epoch);
-  // ...until its history expires and a sweep forgets it.
+  // A sweep within the TTL keeps both...
+  hub.sweep(Date.now() + HOUR / 2);
+  assert.equal((await l.publish('u', 3, kept)).epoch, x.epoch);
+  // ...one after it forgets them.
   hub.sweep(Date.now() + 2 * HOUR);
-  const z = await l.publish('u', 3, kept);
+  const z = await l.publish('u', 4, kept);
   assert.equal(z.offset, 1);
   assert.notEqual(z.epoch, x.epoch);
+  assert.notEqual((await l.publish('t', 3, p)).epoch, first.epoch);
   await l.close();
 });
 

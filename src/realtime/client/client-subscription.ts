@@ -9,10 +9,17 @@ export interface PublicationMeta {
 export interface SubscribeResult {
   /** The subscription asked to resume after a reconnect (or a gap). */
   resumed: boolean;
-  /** Every missed message was (or is about to be) delivered. False after resuming means: reload state. */
+  /** Every missed message was (or is about to be) delivered. False after resuming means: some may be lost. */
   recovered: boolean;
   epoch: string;
+  /** The topic's latest offset. */
   offset: number;
+  /**
+   * Messages after this offset (up to `offset`) are about to be delivered from history. When
+   * `recovered` is false they are what history still held of the current epoch: an
+   * application that reloads its state should skip those its reloaded state already has.
+   */
+  from: number;
 }
 
 export interface PresenceMember {
@@ -98,14 +105,23 @@ export class Subscription {
     return this.epoch === undefined ? undefined : [this.epoch, this.offset];
   }
 
-  /** @internal The server's reply to a subscribe. */
+  /**
+   * @internal The server's reply to a subscribe (or a Subscribed). The replay that follows
+   * starts after `from`; within one epoch an offset is never delivered twice, so a replay
+   * of what was delivered already is dropped.
+   */
   subscribed(reply: Record<string, unknown>, resumed: boolean): void {
     const epoch = String(reply.epoch);
     const offset = Number(reply.offset);
     const recovered = resumed && reply.recovered === true;
-    if (epoch !== this.epoch) this.keyOffsets.clear();
-    // Not recovered: continue from the topic's present (the application reloads its state).
-    if (!recovered) this.offset = offset;
+    // Servers before `from` existed continued from the head unless recovered.
+    const from = typeof reply.from === 'number' ? reply.from : recovered ? this.offset : offset;
+    if (epoch !== this.epoch) {
+      this.keyOffsets.clear();
+      this.offset = from;
+    } else {
+      this.offset = Math.max(this.offset, from);
+    }
     this.epoch = epoch;
     this.resyncing = false;
     if (this.state === 'subscribing') this.state = 'subscribed';
@@ -113,7 +129,7 @@ export class Subscription {
       this.members.clear();
       for (const m of reply.members) if (Array.isArray(m)) this.members.set(String(m[0]), m[1]);
     }
-    const result: SubscribeResult = { resumed, recovered, epoch, offset };
+    const result: SubscribeResult = { resumed, recovered, epoch, offset, from };
     this.firstReply?.resolve();
     this.firstReply = null;
     this.onSubscribed.emit(result);

@@ -31,14 +31,14 @@ export class ClientTransport {
     private readonly owner: TransportOwner,
   ) {}
 
-  /** Opens the WebSocket; once open, sends Connect with the token `token()` gives. Throws if the WebSocket cannot be created. */
-  open(token: () => unknown): void {
+  /** Opens the WebSocket; once open, sends Connect with the token `token()` gives and `meta`. Throws if the WebSocket cannot be created. */
+  open(token: () => unknown, meta: Record<string, unknown>): void {
     const extra = this.o.webSocketOptions === undefined ? [] : [this.o.webSocketOptions];
     const ws = new this.o.WebSocket(this.url, [this.codec.subprotocol], ...extra);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     ws.onopen = () => {
-      if (this.ws === ws) void this.sendConnect(ws, token);
+      if (this.ws === ws) void this.sendConnect(ws, token, meta);
     };
     ws.onmessage = (ev: { data: unknown }) => {
       if (this.ws !== ws) return;
@@ -82,7 +82,7 @@ export class ClientTransport {
     }
   }
 
-  private async sendConnect(ws: WebSocketLike, token: () => unknown): Promise<void> {
+  private async sendConnect(ws: WebSocketLike, token: () => unknown, meta: Record<string, unknown>): Promise<void> {
     let value: unknown;
     try {
       value = await token();
@@ -91,7 +91,7 @@ export class ClientTransport {
       if (this.ws === ws) ws.close(1000, 'no token');
       return;
     }
-    if (this.ws === ws) ws.send(this.codec.encode([Msg.Connect, value ?? null, {}]) as string);
+    if (this.ws === ws) ws.send(this.codec.encode([Msg.Connect, value ?? null, meta]) as string);
   }
 
   private decode(raw: unknown): void {

@@ -1,11 +1,12 @@
 import { codecForSubprotocol, jsonCodec, msgpackCodec, type Codec } from '../codec.js';
 import { PendingRequests } from '../pending-requests.js';
 import { RealtimeError, settleRequest } from '../realtime-error.js';
-import { checkName, checkTopic, ErrorCode, isId, Msg, parseDrainReason, RealtimeClose } from '../wire-protocol.js';
+import { checkName, checkTopic, ErrorCode, isId, isIdempotencyKey, MAX_PREVIOUS_SESSIONS, Msg, parseDrainReason, RealtimeClose } from '../wire-protocol.js';
 import { Subscription, type PresenceMember, type SubscriptionOwner } from './client-subscription.js';
 import { backoffDelay, Listeners } from './listeners.js';
 import { resolveClientOptions, type RealtimeClientOptions, type ResolvedClientOptions } from './client-options.js';
 import { ClientTransport } from './client-transport.js';
+import { Outbox } from './outbox.js';
 
 export type ClientState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'closed';
 
@@ -36,8 +37,10 @@ export class RealtimeClient implements SubscriptionOwner {
   private readonly requests = new PendingRequests();
   /** Subscribe requests in flight, by request id. */
   private readonly subscribing = new Map<number, { sub: Subscription; resumed: boolean }>();
-  /** Requests waiting for a connection, by id: the request rejects if it times out while queued. */
-  private queue: Array<{ message: unknown[]; id: number }> = [];
+  /** What waits for a connection, and publishes to send again after a reconnect. */
+  private readonly outbox: Outbox;
+  /** Session ids this client had before, most recent first (sent in Connect: publications they sent "except me" are not for us either). */
+  private previousSessions: string[] = [];
   private readonly events = new Map<string, Listeners<(data: unknown) => void>>();
   private readonly methods = new Map<string, (data: unknown) => unknown>();
   private readonly stateListeners = new Listeners<(change: StateChange) => void>();
@@ -49,6 +52,7 @@ export class RealtimeClient implements SubscriptionOwner {
 
   constructor(url: string, options: RealtimeClientOptions = {}) {
     this.o = resolveClientOptions(options);
+    this.outbox = new Outbox(this.o.offlineQueue, this.requests);
     this.url = url;
     this.codec = this.o.codec === 'msgpack' ? msgpackCodec : jsonCodec;
     this.transport = new ClientTransport(url, this.codec, this.o, {
@@ -72,7 +76,7 @@ export class RealtimeClient implements SubscriptionOwner {
   close(): void {
     this.clearRetry();
     this.drop(1000, 'client closed');
-    this.failQueue(ErrorCode.Disconnected, 'the client was closed');
+    this.outbox.fail(ErrorCode.Disconnected, 'the client was closed');
     this.setState({ state: 'closed', code: 1000, reason: 'client closed' });
   }
 
@@ -117,13 +121,23 @@ export class RealtimeClient implements SubscriptionOwner {
     return this.call((id) => [Msg.Request, id, method, data ?? null], options.timeout, `request ${method}`);
   }
 
-  /** Publishes to a topic (the server must allow it); resolves with the message's offset. */
-  publish(topic: string, data: unknown, options: { key?: string; exceptSelf?: boolean; timeout?: number } = {}): Promise<{ offset: number }> {
+  /**
+   * Publishes to a topic (the server must allow it); resolves with the message's offset.
+   * Exactly once, also from a flaky connection: every publish carries an idempotency key (a
+   * random one unless given), and one the connection lost before its acknowledgement is
+   * sent again after reconnecting, until its timeout; the server publishes a key only once
+   * (within the topic's idempotency window, 2 minutes by default) and answers a repeat with
+   * the first offset (`duplicate: true`).
+   */
+  publish(topic: string, data: unknown, options: { key?: string; exceptSelf?: boolean; timeout?: number; idempotencyKey?: string } = {}): Promise<{ offset: number; duplicate?: boolean }> {
     checkTopic(topic);
-    const opts: Record<string, unknown> = {};
+    if (options.idempotencyKey !== undefined && !isIdempotencyKey(options.idempotencyKey)) {
+      throw new TypeError('idempotencyKey must be a string of 1 to 64 characters without control characters');
+    }
+    const opts: Record<string, unknown> = { idempotencyKey: options.idempotencyKey ?? randomKey() };
     if (options.key !== undefined) opts.key = options.key;
     if (options.exceptSelf) opts.exceptSelf = true;
-    return this.call((id) => [Msg.Publish, id, topic, data ?? null, opts], options.timeout, `publish to ${topic}`) as Promise<{ offset: number }>;
+    return this.call((id) => [Msg.Publish, id, topic, data ?? null, opts], options.timeout, `publish to ${topic}`, true) as Promise<{ offset: number; duplicate?: boolean }>;
   }
 
   /** Subscribes to a topic (or returns the existing subscription). `info` is this client's presence info. */
@@ -199,7 +213,8 @@ export class RealtimeClient implements SubscriptionOwner {
   private open(): void {
     this.setState({ state: 'connecting' });
     try {
-      this.transport.open(() => (typeof this.o.token === 'function' ? (this.o.token as () => unknown)() : this.o.token));
+      const meta = this.previousSessions.length > 0 ? { previous: [...this.previousSessions] } : {};
+      this.transport.open(() => (typeof this.o.token === 'function' ? (this.o.token as () => unknown)() : this.o.token), meta);
     } catch (err) {
       this.errorListeners.emit(err as Error);
       this.transport.drop(1000, 'could not open');
@@ -249,9 +264,10 @@ export class RealtimeClient implements SubscriptionOwner {
         return;
       }
       case Msg.Subscribed: {
-        // For a subscription the client has: its stream restarted (history lost); continue in the new epoch.
+        // For a subscription the client has: its stream restarted (history lost); continue in
+        // the new epoch with the replay that follows.
         const sub = this.subs.get(m[1] as string);
-        if (sub !== undefined && sub.pendingId === 0) sub.subscribed((m[2] ?? {}) as Record<string, unknown>, true);
+        if (sub !== undefined && sub.state !== 'unsubscribed') sub.subscribed((m[2] ?? {}) as Record<string, unknown>, true);
         return;
       }
       case Msg.Connected:
@@ -275,9 +291,7 @@ export class RealtimeClient implements SubscriptionOwner {
     this.transport.connected(typeof info.heartbeat === 'number' && info.heartbeat > 0 ? info.heartbeat : 25_000);
     this.scheduleRefresh(typeof info.expiresAt === 'number' ? info.expiresAt : null);
     for (const sub of this.subs.values()) this.sendSubscribe(sub);
-    const queued = this.queue;
-    this.queue = [];
-    for (const q of queued) if (q.id === 0 || this.requests.has(q.id)) this.transmit(q.message);
+    this.outbox.flush((m) => this.transmit(m));
   }
 
   /** The connection is gone: fail in-flight requests, then reconnect unless told not to. */
@@ -285,11 +299,11 @@ export class RealtimeClient implements SubscriptionOwner {
     this.drop();
     if (code === RealtimeClose.Unauthorized) {
       this.errorListeners.emit(new RealtimeError(ErrorCode.Unauthorized, reason || 'unauthorized'));
-      this.failQueue(ErrorCode.Unauthorized, 'the server refused the token');
+      this.outbox.fail(ErrorCode.Unauthorized, 'the server refused the token');
       return this.setState({ state: 'closed', code, reason });
     }
     if (!this.o.reconnect) {
-      this.failQueue(ErrorCode.Disconnected, 'the connection closed');
+      this.outbox.fail(ErrorCode.Disconnected, 'the connection closed');
       return this.setState({ state: 'closed', code, reason });
     }
     this.scheduleReconnect(code, reason);
@@ -309,11 +323,14 @@ export class RealtimeClient implements SubscriptionOwner {
   /** Forgets the current connection and what was in flight on it (closing it with code and reason if still open). */
   private drop(code = 1000, reason = 'connection dropped'): void {
     this.transport.drop(code, reason);
+    if (this.sessionId !== '') this.previousSessions = [this.sessionId, ...this.previousSessions].slice(0, MAX_PREVIOUS_SESSIONS);
     this.sessionId = '';
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
-    // Requests already sent may or may not have run on the server: they fail rather than run twice.
-    const queuedIds = new Set(this.queue.map((q) => q.id));
+    // Publishes in flight go out again after reconnecting (their idempotency key keeps them
+    // from being published twice). Other requests already sent may or may not have run on
+    // the server: they fail rather than run twice.
+    const queuedIds = this.outbox.connectionLost();
     this.requests.rejectWhere((id) => !queuedIds.has(id), () => new RealtimeError(ErrorCode.Disconnected, 'the connection was lost'));
   }
 
@@ -340,10 +357,13 @@ export class RealtimeClient implements SubscriptionOwner {
 
   // ---- sending -------------------------------------------------------------------
 
-  private call(build: (id: number) => unknown[], timeout: number | undefined, what: string): Promise<unknown> {
+  /** Sends a request (or queues it while offline); `resend`: sent again after a reconnect until answered. */
+  private call(build: (id: number) => unknown[], timeout: number | undefined, what: string, resend = false): Promise<unknown> {
     const { id, result } = this.requests.open(timeout ?? this.o.requestTimeout, what);
     try {
-      this.sendOrQueue(build(id), id);
+      const message = build(id);
+      this.sendOrQueue(message, id);
+      if (resend) this.outbox.resendUntilSettled(id, message, result);
     } catch (err) {
       this.requests.reject(id, err as Error);
     }
@@ -353,21 +373,11 @@ export class RealtimeClient implements SubscriptionOwner {
   private sendOrQueue(message: unknown[], id: number): void {
     if (this.state === 'connected') return this.transmit(message);
     if (this.state === 'closed') throw new RealtimeError(ErrorCode.Disconnected, 'the client is closed');
-    // Drop requests that timed out while queued before judging the queue full.
-    if (this.queue.length >= this.o.offlineQueue) this.queue = this.queue.filter((q) => q.id === 0 || this.requests.has(q.id));
-    if (this.queue.length >= this.o.offlineQueue) throw new RealtimeError(ErrorCode.QueueFull, `offline queue full (${this.o.offlineQueue} messages)`);
-    this.queue.push({ message, id });
+    this.outbox.push(message, id);
   }
 
   private transmit(message: unknown[]): void {
     this.transport.send(message);
-  }
-
-  private failQueue(code: string, message: string): void {
-    const queued = this.queue;
-    this.queue = [];
-    for (const q of queued) if (q.id !== 0) this.requests.reject(q.id, new RealtimeError(code, message));
-    this.requests.rejectAll(() => new RealtimeError(code, message));
   }
 
   private clearRetry(): void {
@@ -382,3 +392,12 @@ export class RealtimeClient implements SubscriptionOwner {
 }
 
 export { codecForSubprotocol };
+
+/** A random idempotency key: 128 bits in base64url (22 characters). Browser-safe. */
+function randomKey(): string {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
