@@ -25,8 +25,11 @@ export interface ServerOptions<U = unknown> extends ServerHandlers<U> {
   host?: string;
   /** Standalone over TLS (wss://): key, cert, and any tls.createServer options. */
   tls?: TlsOptions & SecureContextOptions;
-  /** Only upgrades for this path are accepted (404 otherwise); the query string is ignored. */
-  path?: string;
+  /**
+   * Only upgrades for this path are accepted (404 otherwise); the query string is ignored.
+   * A function decides per path instead (for a prefix with names under it, `/docs/<name>`).
+   */
+  path?: string | ((path: string) => boolean);
   /** Largest message accepted, in bytes. Default 64 MiB. */
   maxPayload?: number;
   /** Most bytes a socket may have queued for writing before the backpressure policy applies. Default 1 MiB. */
@@ -62,7 +65,7 @@ export interface ServerOptions<U = unknown> extends ServerHandlers<U> {
 
 export interface ResolvedServerOptions {
   deflate: ResolvedDeflateOptions | null;
-  path: string | undefined;
+  path: string | ((path: string) => boolean) | undefined;
   maxPayload: number;
   maxBackpressure: number;
   dropOnBackpressure: boolean;
@@ -106,7 +109,9 @@ export function resolveServerOptions(input: ServerOptions<never> | undefined): R
   if (typeof o.port === 'number' && o.port > 65535) throw new TypeError('port must be between 0 and 65535');
   if (o.host !== undefined && typeof o.host !== 'string') throw new TypeError('host must be a string');
   if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null)) throw new TypeError('tls must be an object of tls.createServer options');
-  if (o.path !== undefined && (typeof o.path !== 'string' || !o.path.startsWith('/'))) throw new TypeError('path must be a string starting with "/"');
+  if (o.path !== undefined && typeof o.path !== 'function' && (typeof o.path !== 'string' || !o.path.startsWith('/'))) {
+    throw new TypeError('path must be a string starting with "/" or a function');
+  }
   if (o.backpressurePolicy !== undefined && o.backpressurePolicy !== 'close' && o.backpressurePolicy !== 'drop') {
     throw new TypeError('backpressurePolicy must be "close" or "drop"');
   }
@@ -121,7 +126,7 @@ export function resolveServerOptions(input: ServerOptions<never> | undefined): R
   }
   return {
     deflate: resolveDeflateOptions(o.perMessageDeflate, 'perMessageDeflate', 'server'),
-    path: o.path as string | undefined,
+    path: o.path as ResolvedServerOptions['path'],
     maxPayload: count(o, 'maxPayload', DEFAULT_MAX_PAYLOAD, 1),
     maxBackpressure: count(o, 'maxBackpressure', 1024 * 1024, 1),
     dropOnBackpressure: o.backpressurePolicy === 'drop',

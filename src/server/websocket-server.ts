@@ -92,7 +92,14 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
 
   /** Whether this server takes upgrades for a request target (path option). */
   matches(url: string): boolean {
-    return this.options.path === undefined || targetPath(url) === this.options.path;
+    const path = this.options.path;
+    if (path === undefined) return true;
+    if (typeof path === 'string') return targetPath(url) === path;
+    try {
+      return path(targetPath(url)) === true;
+    } catch {
+      return false; // A throwing matcher refuses (404) rather than crash the upgrade listener.
+    }
   }
 
   /** For frameworks: completes (or refuses) an upgrade from an http 'upgrade' event. */

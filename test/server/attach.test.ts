@@ -113,6 +113,31 @@ test('attach to an https server: request.secure is true', async () => {
   }
 });
 
+test('a path function routes a prefix with names under it; a throwing function refuses with 404', async () => {
+  const http = createServer((_req, res) => res.end('plain'));
+  const port = await listen(http);
+  const docs = new WebSocketServer({
+    path: (p) => p.startsWith('/docs/') && p.length > 6,
+    heartbeatInterval: 0,
+    open: (ws, req) => void (ws.data = req.path.slice(6)),
+    message: (ws, data) => void ws.send(`${String(ws.data)}:${String(data)}`),
+  }).attach(http);
+  const broken = new WebSocketServer({ path: () => { throw new Error('bug'); }, heartbeatInterval: 0 }).attach(http);
+  try {
+    const ws = await openWs(`ws://127.0.0.1:${port}/docs/notes?x=1`);
+    const reply = nextMessage(ws);
+    ws.send('hi');
+    assert.equal(String((await within(reply, 3000, 'reply')).data), 'notes:hi');
+    ws.terminate();
+    assert.equal((await rawRequest(port, upgradeRequest({ path: '/docs/' }))).status, 404);
+    assert.equal((await rawRequest(port, upgradeRequest({ path: '/other' }))).status, 404);
+  } finally {
+    await docs.close({ timeout: 100 });
+    await broken.close({ timeout: 100 });
+    await closeHttp(http);
+  }
+});
+
 test('standalone TLS server accepts a `ws` client trusting the test certificate', async () => {
   const seen = deferred<boolean>();
   const wss = new WebSocketServer({

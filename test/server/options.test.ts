@@ -39,6 +39,7 @@ test('bad option values throw a TypeError naming the option', () => {
   throwsNaming({ host: 127 }, 'host');
   throwsNaming({ tls: 'yes' }, 'tls');
   throwsNaming({ path: 'chat' }, 'path');
+  throwsNaming({ path: 42 as unknown as string }, 'path');
 });
 
 test('options must be an object', () => {
