@@ -8,7 +8,7 @@ import { YjsServer, attachYjs, MessageType, SyncType } from '../../src/yjs/index
 import { encodeMessage } from '../../src/yjs/wire.js';
 import { within } from '../helpers.js';
 import { rawRequest, upgradeRequest } from '../server/util.js';
-import { decodeAwareness, provider, RawPeer, startYjs, synced, until } from './yjs-util.js';
+import { closeProvider, decodeAwareness, provider, RawPeer, startYjs, synced, until } from './yjs-util.js';
 
 const isSync = (step: number) => (m: { type: number; step?: number }) => m.type === MessageType.Sync && m.step === step;
 const isAwareness = (m: { type: number }) => m.type === MessageType.Awareness;
@@ -96,7 +96,7 @@ test('stock y-websocket providers on Tether\'s WebSocket: concurrent edits conve
     assert.equal(server.document('notes')!.getText('body').toString(), t1.toString());
     assert.equal(server.connections('notes'), 3);
   } finally {
-    for (const p of [p1, p2, p3]) p?.destroy();
+    for (const p of [p1, p2, p3]) closeProvider(p);
     await server.close({ timeout: 500 });
   }
 });
@@ -206,7 +206,7 @@ test('attachYjs on an http server shares it with plain HTTP; close() frees the d
     await until(() => yjs.document('x')?.getText('t').toString() === 'hi', 3000, 'server has the edit');
     assert.equal(await (await fetch(`http://127.0.0.1:${port}/`, { headers: { Connection: 'close' } })).text(), 'page');
   } finally {
-    p.destroy();
+    closeProvider(p);
     await yjs.close({ timeout: 500 });
     http.closeAllConnections();
     await new Promise<void>((r) => http.close(() => r()));

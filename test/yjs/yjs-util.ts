@@ -101,6 +101,13 @@ export function provider(url: string, name: string, doc = new Y.Doc()): Websocke
   });
 }
 
+/** Destroys a provider and its document (the document's awareness holds a timer). */
+export function closeProvider(p: WebsocketProvider | undefined): void {
+  if (p === undefined) return;
+  p.destroy();
+  p.doc.destroy();
+}
+
 export function synced(p: WebsocketProvider, what: string): Promise<void> {
   if (p.synced) return Promise.resolve();
   return within(new Promise<void>((r) => p.once('sync', (s: boolean) => s && r())), 5000, what);
