@@ -1,0 +1,94 @@
+/**
+ * The video call in Chromium with fake camera and microphone: two people join a room, their
+ * browsers negotiate over Tether (presence for who is there, call.signal for offers,
+ * answers and ICE candidates), the peer connections reach "connected" on loopback, and
+ * each receives the other's video (frames with a size, time advancing). Leaving ends the
+ * other's connection at once.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { networkInterfaces } from 'node:os';
+import type { Browser, Page } from 'playwright-core';
+import { FAKE_MEDIA, LOOPBACK_ICE } from '../interop/chromium.js';
+import { closeVisitors, launchChromium, openVisitors, screenshot, startTestDemo, STEP, until } from './demo-harness.js';
+
+interface PeerView {
+  name: string;
+  connectionState: string;
+  videoWidth: number;
+  currentTime: number;
+  tracks: string[];
+}
+
+let browser: Browser;
+let demo: Awaited<ReturnType<typeof startTestDemo>>;
+
+before(async () => {
+  browser = await launchChromium([...FAKE_MEDIA, ...LOOPBACK_ICE]);
+  demo = await startTestDemo();
+});
+after(async () => {
+  await browser?.close();
+  await demo?.close({ minDelay: 0, maxDelay: 0 });
+});
+
+const peers = (p: Page): Promise<PeerView[]> => p.evaluate(() => (globalThis as any).tetherCall.peers() as PeerView[]);
+
+/** This machine's own addresses: media may use them (the kernel delivers them locally), never anything else. */
+function ownAddresses(): Set<string> {
+  const out = new Set<string>(['', '127.0.0.1', '::1']);
+  for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) out.add(i.address);
+  return out;
+}
+
+test('call: two participants connect peer to peer over loopback ICE and each receives the other\'s video; leaving ends it', async () => {
+  const visitors = await openVisitors(browser, demo.url, '/call/?fresh#standup', 2);
+  const [a, b] = visitors.map((v) => v.page) as [Page, Page];
+  try {
+    for (const p of [a, b]) {
+      await p.waitForFunction(() => (globalThis as any).tetherCall.loopbackOnly() !== null, undefined, { timeout: STEP });
+      assert.equal(await p.evaluate(() => (globalThis as any).tetherCall.loopbackOnly()), true, 'served on loopback: loopback candidates only');
+    }
+    await a.click('text=Join the call');
+    await b.waitForFunction(() => /In the call: /.test(document.querySelector('.call-lobby')?.textContent ?? ''), undefined, { timeout: STEP });
+    await b.click('text=Join the call');
+
+    for (const p of [a, b]) {
+      await p.waitForFunction(
+        () => {
+          const list = (globalThis as any).tetherCall.peers() as PeerView[];
+          return list.length === 1 && list[0]!.connectionState === 'connected' && list[0]!.videoWidth > 0;
+        },
+        undefined,
+        { timeout: 30_000 },
+      );
+    }
+    // Frames keep coming: the remote video's clock advances.
+    const t0 = await Promise.all([a, b].map(async (p) => (await peers(p))[0]!.currentTime));
+    await until('remote video plays on both', async () => {
+      const t1 = await Promise.all([a, b].map(async (p) => (await peers(p))[0]!.currentTime));
+      return (t1[0]! > t0[0]! + 0.3 && t1[1]! > t0[1]! + 0.3) || undefined;
+    });
+    for (const p of [a, b]) assert.deepEqual([...(await peers(p))[0]!.tracks].sort(), ['audio', 'video']);
+
+    // Only loopback candidates were signalled; the media path stays on this machine.
+    const own = ownAddresses();
+    for (const p of [a, b]) {
+      const pairs = (await p.evaluate(() => (globalThis as any).tetherCall.pairs())) as Array<{ local: string; remote: string }>;
+      assert.ok(pairs.length > 0, 'a selected candidate pair');
+      for (const pair of pairs) assert.ok(own.has(pair.local) && own.has(pair.remote), JSON.stringify(pair));
+    }
+    const log = await a.textContent('.call-log');
+    assert.match(log ?? '', /(offer|answer)/);
+    assert.match(log ?? '', /candidate (127\.0\.0\.1|::1)/);
+    for (const p of [a, b]) assert.equal(await p.evaluate(() => document.querySelectorAll('.call-people li').length), 2);
+    await screenshot(a, 'call');
+
+    // b leaves: a's connection to b ends at once (a "bye" over Tether), not after a timeout.
+    await b.click('text=Leave');
+    await until('a forgets b', async () => (await peers(a)).length === 0 || undefined, 5000);
+    for (const v of visitors) assert.deepEqual(v.errors, []);
+  } finally {
+    await closeVisitors(visitors);
+  }
+});
