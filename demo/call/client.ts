@@ -172,7 +172,9 @@ function render(peer: Peer): void {
 function renderPeople(): void {
   const rows = [h('li', {}, h('span', { class: 'call-dot', 'data-state': sub === null ? 'out' : 'connected' }), `${me} (you)`, sub === null ? h('span', { class: 'muted' }, ' · not joined') : null)];
   for (const p of peers.values()) {
-    rows.push(h('li', {}, h('span', { class: 'call-dot', 'data-state': p.pc.connectionState }), p.name, h('span', { class: 'muted' }, ` · ${STATE_TEXT[p.pc.connectionState] ?? p.pc.connectionState}`)));
+    // Away: gone from the room's presence (a server restart, a lost connection) while the media may still flow.
+    const state = p.goneSince !== 0 ? 'away' : (STATE_TEXT[p.pc.connectionState] ?? p.pc.connectionState);
+    rows.push(h('li', {}, h('span', { class: 'call-dot', 'data-state': p.pc.connectionState }), p.name, h('span', { class: 'muted' }, ` · ${state}`)));
   }
   people.replaceChildren(...rows);
 }
@@ -275,7 +277,7 @@ void start();
   peers: () =>
     [...peers.values()].map((p) => {
       const v = tiles.get(p.peerId)?.video;
-      return { name: p.name, connectionState: p.pc.connectionState, videoWidth: v?.videoWidth ?? 0, currentTime: v?.currentTime ?? 0, tracks: p.stream.getTracks().map((t) => t.kind) };
+      return { name: p.name, present: p.goneSince === 0, connectionState: p.pc.connectionState, videoWidth: v?.videoWidth ?? 0, currentTime: v?.currentTime ?? 0, tracks: p.stream.getTracks().map((t) => t.kind) };
     }),
   /** The addresses of each connection's selected candidate pair. */
   pairs: async () => {

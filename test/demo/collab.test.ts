@@ -91,8 +91,8 @@ test('collab: concurrent edits in two browsers and a Node y-websocket client con
     assert.equal(final, `${all}after the restart.`);
     assert.equal(final.split('A blank page for anything.').length, 2, 'the seed text appears once');
     await until('Node converges after the restart', () => doc.getText('body').toString() === final || undefined);
-    // While the server was away the browser itself logged the refused connection attempts: nothing else.
-    for (const v of visitors) assert.deepEqual(v.errors.filter((e) => !/WebSocket connection to '\S+' failed: .*ERR_CONNECTION_REFUSED/.test(e)), []);
+    // While the server was away the browser itself logged its failed connection attempts: nothing else.
+    for (const v of visitors) assert.deepEqual(v.errors.filter((e) => !/^console: WebSocket connection to '\S+' failed: /.test(e)), []);
   } finally {
     node?.destroy();
     doc.destroy();
