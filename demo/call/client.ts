@@ -26,6 +26,7 @@ const camBtn = h('button', { class: 'btn', type: 'button', 'aria-pressed': 'true
 const joinBtn = h('button', { class: 'btn primary', type: 'button', disabled: true }, 'Join the call');
 const people = h('ul', { class: 'call-people' });
 const log = h('ol', { class: 'call-log' });
+const summary = h('p', { class: 'call-summary' }, 'Nothing yet.');
 const mediaNote = h('p', { class: 'call-note', hidden: true });
 
 appRoot().append(
@@ -44,7 +45,7 @@ appRoot().append(
       'aside',
       { class: 'call-side' },
       h('div', { class: 'panel' }, h('h2', {}, 'In the call'), people),
-      h('div', { class: 'panel' }, h('h2', {}, 'Signalling over Tether'), h('p', { class: 'muted call-small' }, 'Offers, answers and ICE candidates travel through the server; audio and video go straight between browsers.'), log),
+      h('div', { class: 'panel' }, h('h2', {}, 'Signalling over Tether'), h('p', { class: 'muted call-small' }, 'Offers, answers and ICE candidates travel through the server; audio and video go straight between browsers.'), summary, log),
     ),
   ),
 );
@@ -62,6 +63,19 @@ let sub: Subscription | null = null;
 let micOn = true;
 let camOn = true;
 
+/** Signals by kind, both ways, and their bytes: what the server carried for this page. */
+const counts = { sent: {} as Record<string, number>, received: {} as Record<string, number>, bytes: 0 };
+
+function count(direction: '→' | '←', signal: Signal, bytes: number): void {
+  const kind = signal.kind === 'description' ? signal.description.type : signal.kind;
+  const side = direction === '→' ? counts.sent : counts.received;
+  side[kind] = (side[kind] ?? 0) + 1;
+  counts.bytes += bytes;
+  const total = (k: string): number => (counts.sent[k] ?? 0) + (counts.received[k] ?? 0);
+  const parts = [`${total('offer') + total('answer')} offers and answers`, `${total('candidate')} ICE candidates`];
+  summary.textContent = `${parts.join(', ')}: ${(counts.bytes / 1024).toFixed(1)} KiB through the server.`;
+}
+
 function note(direction: '→' | '←', kind: string, who: string, bytes: number): void {
   const item = h('li', {}, h('span', { class: 'call-dir' }, direction), ` ${kind} `, h('span', { class: 'muted' }, `${direction === '→' ? 'to' : 'from'} ${who} · ${bytes} B`));
   log.prepend(item);
@@ -75,7 +89,9 @@ function describe(signal: Signal): string {
 }
 
 function sendTo(peer: Peer, signal: Signal): void {
-  note('→', describe(signal), peer.name, JSON.stringify(signal).length);
+  const bytes = JSON.stringify(signal).length;
+  note('→', describe(signal), peer.name, bytes);
+  count('→', signal, bytes);
   client.request('call.signal', { to: peer.sessionId, room, signal }).catch((err: Error) => console.warn(`call: signal to ${peer.name} failed: ${err.message}`));
 }
 
@@ -93,7 +109,9 @@ client.on('call.signal', (data) => {
 });
 
 function deliver(peer: Peer, signal: Signal): void {
-  note('←', describe(signal), peer.name, JSON.stringify(signal).length);
+  const bytes = JSON.stringify(signal).length;
+  note('←', describe(signal), peer.name, bytes);
+  count('←', signal, bytes);
   if (signal.kind === 'bye') return drop(peer);
   peer.receive(signal).catch((err) => console.warn('call: signal failed', err));
 }
@@ -274,6 +292,8 @@ void start();
 (globalThis as { tetherCall?: unknown }).tetherCall = {
   joined: () => sub !== null,
   loopbackOnly: () => ice?.loopbackOnly ?? null,
+  /** Signals sent and received, by kind (offer, answer, candidate, state, bye). */
+  signals: () => ({ sent: { ...counts.sent }, received: { ...counts.received } }),
   peers: () =>
     [...peers.values()].map((p) => {
       const v = tiles.get(p.peerId)?.video;

@@ -80,9 +80,15 @@ test('call: two participants connect peer to peer over loopback ICE and each rec
       assert.ok(pairs.length > 0, 'a selected candidate pair');
       for (const pair of pairs) assert.ok(own.has(pair.local) && own.has(pair.remote), JSON.stringify(pair));
     }
-    const log = await a.textContent('.call-log');
-    assert.match(log ?? '', /(offer|answer)/);
-    assert.match(log ?? '', /candidate (127\.0\.0\.1|::1)/);
+    // The signalling went through Tether, both ways: a description each way, candidates each way.
+    for (const p of [a, b]) {
+      const { sent, received } = (await p.evaluate(() => (globalThis as any).tetherCall.signals())) as Record<'sent' | 'received', Record<string, number>>;
+      for (const side of [sent, received]) {
+        assert.ok((side.offer ?? 0) + (side.answer ?? 0) >= 1, JSON.stringify({ sent, received }));
+        assert.ok((side.candidate ?? 0) >= 1, JSON.stringify({ sent, received }));
+      }
+    }
+    assert.match((await a.textContent('.call-log')) ?? '', /candidate (127\.0\.0\.1|::1)/);
     for (const p of [a, b]) assert.equal(await p.evaluate(() => document.querySelectorAll('.call-people li').length), 2);
     await screenshot(a, 'call');
 
