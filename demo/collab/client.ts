@@ -24,7 +24,26 @@ interface Person {
 }
 
 const me = nickname();
-const myColour = colourOf(me);
+let myColour = colourOf(me);
+
+/**
+ * Two people with one colour cannot tell their cursors apart: when someone who joined
+ * earlier (a smaller client id wins, so both sides agree) has ours, take the next free one.
+ */
+function settleColour(session: Session): void {
+  const { awareness } = session.provider;
+  const taken = new Map<string, number>();
+  awareness.getStates().forEach((state, id) => {
+    const colour = (state.user as { color?: unknown } | undefined)?.color;
+    if (id !== session.ydoc.clientID && typeof colour === 'string') taken.set(colour, Math.min(id, taken.get(colour) ?? Infinity));
+  });
+  const rival = taken.get(myColour);
+  if (rival === undefined || rival > session.ydoc.clientID) return;
+  const free = COLOURS.find((c) => !taken.has(c));
+  if (free === undefined) return;
+  myColour = free;
+  awareness.setLocalStateField('user', { name: me, color: myColour, colorLight: `${myColour}33` });
+}
 
 // ---- layout -----------------------------------------------------------------------
 
@@ -134,7 +153,10 @@ function open(doc: CollabDocument): void {
     if (origin === provider && provider.synced) stats.merged.textContent = String(++merged);
   });
   ytext.observe(() => renderStats(ytext));
-  provider.awareness.on('change', () => renderPeople(session));
+  provider.awareness.on('change', () => {
+    settleColour(session);
+    renderPeople(session);
+  });
   provider.on('sync', (synced: boolean) => {
     stats.sync.textContent = synced ? 'synced' : 'syncing…';
     stats.sync.dataset.synced = String(synced);

@@ -110,15 +110,16 @@ export class Arena {
     return [...this.players.values()].map((p) => ({ id: p.id, name: p.name, colour: p.colour }));
   }
 
-  /** A random spot at least a little away from every player. */
+  /** A random spot at least a little away from every player and orb (a few tries, then any). */
   private freeSpot(radius: number): Orb {
     const margin = radius + 20;
-    let best = { x: ARENA_W / 2, y: ARENA_H / 2 };
+    let spot = { x: ARENA_W / 2, y: ARENA_H / 2 };
     for (let attempt = 0; attempt < 20; attempt++) {
-      best = { x: margin + this.random() * (ARENA_W - 2 * margin), y: margin + this.random() * (ARENA_H - 2 * margin) };
-      if ([...this.players.values()].every((p) => Math.hypot(p.x - best.x, p.y - best.y) > PLAYER_RADIUS * 3)) break;
+      spot = { x: margin + this.random() * (ARENA_W - 2 * margin), y: margin + this.random() * (ARENA_H - 2 * margin) };
+      const clear = (x: number, y: number, d: number): boolean => Math.hypot(x - spot.x, y - spot.y) > d;
+      if ([...this.players.values()].every((p) => clear(p.x, p.y, PLAYER_RADIUS * 3)) && this.orbs.every((o) => clear(o.x, o.y, ORB_RADIUS * 8))) break;
     }
-    return best;
+    return spot;
   }
 }
 
