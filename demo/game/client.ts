@@ -55,7 +55,11 @@ let rateWindow: number[] = [];
 client.handle('game.ping', () => null);
 client.onState((c) => {
   if (c.state === 'connected') join();
-  else if (c.state === 'disconnected') status.textContent = 'Connection lost: the game resumes when it is back.';
+  else if (c.state === 'disconnected') {
+    // Out of the game until the (possibly restarted) server gives us a player again.
+    myId = null;
+    status.textContent = 'Connection lost: the game resumes when it is back.';
+  }
 });
 
 function join(): void {
@@ -184,7 +188,7 @@ function frame(): void {
   ctx.clearRect(0, 0, ARENA_W, ARENA_H);
   drawFloor();
   for (const orb of view.orbs) drawOrb(orb.x, orb.y, now);
-  for (const p of drawn) drawPlayer(p);
+  for (const p of drawn) drawPlayer(p, scale);
   if (touch !== null) drawStick();
   requestAnimationFrame(frame);
 }
@@ -222,7 +226,8 @@ function drawOrb(x: number, y: number, now: number): void {
   ctx.fill();
 }
 
-function drawPlayer(p: DrawnPlayer): void {
+/** `scale`: device pixels per arena unit (small on a phone: names keep a readable size, scores go to the board). */
+function drawPlayer(p: DrawnPlayer, scale: number): void {
   const who = roster.get(p.id);
   const colour = who?.colour ?? '#93a1bd';
   const mine = p.id === myId;
@@ -238,17 +243,20 @@ function drawPlayer(p: DrawnPlayer): void {
     ctx.lineWidth = 5;
     ctx.stroke();
   }
-  ctx.fillStyle = '#0b1220';
-  ctx.font = '600 24px system-ui, sans-serif';
   ctx.textAlign = 'center';
   ctx.textBaseline = 'middle';
-  ctx.fillText(String(p.score), p.x, p.y + 1);
+  if (scale / devicePixelRatio >= 0.45) {
+    ctx.fillStyle = '#0b1220';
+    ctx.font = '600 24px system-ui, sans-serif';
+    ctx.fillText(String(p.score), p.x, p.y + 1);
+  }
   // The name above, kept inside the arena near its edges.
   const label = mine ? `${who?.name ?? ''} (you)` : (who?.name ?? '');
-  ctx.font = '500 26px system-ui, sans-serif';
+  const labelSize = Math.max(26, (12 * devicePixelRatio) / scale);
+  ctx.font = `500 ${labelSize}px system-ui, sans-serif`;
   const half = ctx.measureText(label).width / 2 + 6;
   const lx = Math.max(half, Math.min(ARENA_W - half, p.x));
-  const ly = p.y - PLAYER_RADIUS < 50 ? p.y + PLAYER_RADIUS + 22 : p.y - PLAYER_RADIUS - 20;
+  const ly = p.y - PLAYER_RADIUS < labelSize * 2 ? p.y + PLAYER_RADIUS + labelSize * 0.85 : p.y - PLAYER_RADIUS - labelSize * 0.75;
   ctx.fillStyle = '#e6ebf5';
   ctx.fillText(label, lx, ly);
 }
@@ -306,4 +314,6 @@ setInterval(() => {
   /** Players as drawn in the last frame, with their names. */
   players: () => drawn.map((p) => ({ ...p, name: roster.get(p.id)?.name ?? null })),
   snapshots: () => received,
+  /** The tick of the latest snapshot (it starts again from 0 when the server restarts). */
+  tick: () => interpolator.latest()?.tick ?? null,
 };

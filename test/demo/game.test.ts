@@ -1,13 +1,14 @@
 /**
  * The multiplayer game in Chromium: two players join, each moves with the keyboard, and
  * each sees the other move (server-authoritative snapshots, interpolated); round-trip times
- * are measured and shown. Plus the snapshot layout and the arena rules, in Node.
+ * are measured and shown; after a server restart both play on. Plus the snapshot layout and
+ * the arena rules, in Node.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { Arena } from '../../demo/game/arena.js';
-import { ARENA_W, decodeSnapshot, encodeSnapshot, validInput, type Snapshot } from '../../demo/game/snapshot.js';
+import { ARENA_H, ARENA_W, decodeSnapshot, encodeSnapshot, validInput, type Snapshot } from '../../demo/game/snapshot.js';
 import { closeVisitors, launchChromium, openVisitors, screenshot, startTestDemo, STEP, until } from './demo-harness.js';
 
 interface Seen {
@@ -36,7 +37,26 @@ async function position(viewer: Page, id: number): Promise<Seen> {
   return until(`player ${id} drawn`, async () => (await seen(viewer)).find((s) => s.id === id));
 }
 
-test('game: two players move with the keyboard and each sees the other move; round trips are shown', async () => {
+/** a moves sideways (away from the nearer wall), b vertically; each must see the other move. */
+async function moveAndWatch(a: Page, b: Page): Promise<void> {
+  const idA = (await me(a))!;
+  const idB = (await me(b))!;
+  const aBefore = await position(b, idA);
+  const bBefore = await position(a, idB);
+  const aKey = aBefore.x > ARENA_W / 2 ? 'ArrowLeft' : 'ArrowRight';
+  const bKey = bBefore.y > ARENA_H / 2 ? 'ArrowUp' : 'ArrowDown';
+  await a.keyboard.down(aKey);
+  await b.keyboard.down(bKey);
+  try {
+    await until('b sees a move', async () => Math.abs((await position(b, idA)).x - aBefore.x) > 80 || undefined);
+    await until('a sees b move', async () => Math.abs((await position(a, idB)).y - bBefore.y) > 80 || undefined);
+  } finally {
+    await a.keyboard.up(aKey);
+    await b.keyboard.up(bKey);
+  }
+}
+
+test('game: two players move with the keyboard and each sees the other move; round trips are shown; a restart is survived', async () => {
   const visitors = await openVisitors(browser, demo.url, '/game/?fresh', 2);
   const [a, b] = visitors.map((v) => v.page) as [Page, Page];
   try {
@@ -45,18 +65,7 @@ test('game: two players move with the keyboard and each sees the other move; rou
     assert.notEqual(idA, idB);
     for (const p of [a, b]) await until('both players drawn', async () => (await seen(p)).length === 2 || undefined);
 
-    // a moves sideways (away from the nearer wall), b moves vertically; each watches the other.
-    const aBefore = await position(b, idA);
-    const bBefore = await position(a, idB);
-    const aKey = aBefore.x > ARENA_W / 2 ? 'ArrowLeft' : 'ArrowRight';
-    const bKey = bBefore.y > 375 ? 'ArrowUp' : 'ArrowDown';
-    await a.keyboard.down(aKey);
-    await b.keyboard.down(bKey);
-    await until('b sees a move', async () => Math.abs((await position(b, idA)).x - aBefore.x) > 80 || undefined);
-    await until('a sees b move', async () => Math.abs((await position(a, idB)).y - bBefore.y) > 80 || undefined);
-    await a.keyboard.up(aKey);
-    await b.keyboard.up(bKey);
-
+    await moveAndWatch(a, b);
     // Both stop: after a moment both screens agree on where everyone is.
     await until('both screens agree', async () => {
       const [sa, sb] = [await seen(a), await seen(b)];
@@ -70,7 +79,20 @@ test('game: two players move with the keyboard and each sees the other move; rou
     // 7 header bytes, 10 per player, 4 per orb.
     assert.equal(await a.evaluate(() => document.querySelectorAll('.game-hud dd')[2]?.textContent), `${7 + 2 * 10 + 5 * 4} B`);
     await screenshot(a, 'game');
-    for (const v of visitors) assert.deepEqual(v.errors, []);
+
+    // The server restarts: both pages rejoin the new arena by themselves and play on.
+    const tickBefore = (await a.evaluate(() => (globalThis as any).tetherGame.tick())) as number;
+    const port = demo.port;
+    await demo.close({ minDelay: 200, maxDelay: 400 });
+    demo = await startTestDemo({ port });
+    for (const p of [a, b]) {
+      await until('snapshots of the new arena', async () => ((await p.evaluate(() => (globalThis as any).tetherGame.tick())) as number) < tickBefore || undefined);
+      await until('rejoined', () => me(p).then((id) => id ?? undefined));
+      await until('both players in the new arena', async () => (await seen(p)).length === 2 || undefined);
+    }
+    await moveAndWatch(a, b);
+    // While the server was away the browser itself logged its failed connection attempts: nothing else.
+    for (const v of visitors) assert.deepEqual(v.errors.filter((e) => !/^console: WebSocket connection to '\S+' failed: /.test(e)), []);
   } finally {
     await closeVisitors(visitors);
   }
