@@ -17,6 +17,14 @@ export interface ProtocolConnectionOptions {
   /** 'server' reads masked frames and writes unmasked ones; 'client' the reverse. */
   role: 'server' | 'client';
   maxPayload: number;
+  /** Text messages reach onMessage as UTF-8 bytes instead of strings. Default false. */
+  textAsBytes?: boolean;
+  /** Check text messages and close reasons for UTF-8. Default true. */
+  validateUtf8?: boolean;
+  /** Answer pings with pongs automatically. Default true; when false, the I/O layer (or its user) answers them. */
+  autoPong?: boolean;
+  /** Our reply to the peer's close frame repeats its reason as well as its code. Default false (code only). */
+  echoCloseReason?: boolean;
 }
 
 /**
@@ -43,10 +51,17 @@ export abstract class ProtocolConnection extends FrameReader {
   protected deflate: PerMessageDeflate | null = null;
   /** Automatic pongs queued since our output last was not stalled. */
   private pendingPongs = 0;
+  /** Pings are answered automatically (see ProtocolConnectionOptions.autoPong). */
+  autoPong: boolean;
+  private readonly echoCloseReason: boolean;
+  /** Opcode of a message we are sending in fragments (sendFragment), 0 when none. */
+  private outgoingFragmented = 0;
 
   constructor(options: ProtocolConnectionOptions) {
-    super({ expectMasked: options.role === 'server', maxPayload: options.maxPayload });
+    super({ expectMasked: options.role === 'server', maxPayload: options.maxPayload, textAsBytes: options.textAsBytes, validateUtf8: options.validateUtf8 });
     this.masked = options.role === 'client';
+    this.autoPong = options.autoPong !== false;
+    this.echoCloseReason = options.echoCloseReason === true;
   }
 
   /** Bytes for the peer, in order. */
@@ -118,6 +133,24 @@ export abstract class ProtocolConnection extends FrameReader {
     const payload = deflated ? d.compress(data) : data;
     for (const part of encodeFragments(isBinary ? Opcode.Binary : Opcode.Text, payload, fragmentSize, this.masked, deflated)) this.transmit(part);
     return true;
+  }
+
+  /**
+   * Sends one frame of a message the caller sends piece by piece: the first call starts the
+   * message (text or binary), later ones continue it, and the one with `fin` ends it. Other
+   * data messages must not be sent in between. Fragments are not compressed.
+   */
+  sendFragment(data: Uint8Array, isBinary: boolean, fin: boolean): boolean {
+    if (!this.canSend) return false;
+    const opcode = this.outgoingFragmented === 0 ? (isBinary ? Opcode.Binary : Opcode.Text) : Opcode.Continuation;
+    this.outgoingFragmented = fin ? 0 : (this.outgoingFragmented || opcode);
+    this.transmitFrame(encodeFrame(opcode, data, fin, false, this.masked));
+    return true;
+  }
+
+  /** Whether a message sent with sendFragment is still open (its last fragment not sent yet). */
+  get sendingFragments(): boolean {
+    return this.outgoingFragmented !== 0;
   }
 
   /** Sends a frame the caller built (for example one shared by a broadcast). */
@@ -199,12 +232,12 @@ export abstract class ProtocolConnection extends FrameReader {
       return;
     }
     if (isBinary) this.onMessage(message, true);
-    else if (!isValidUtf8(message)) this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
-    else this.onMessage(message.toString('utf8'), false);
+    else if (this.validateUtf8 && !isValidUtf8(message)) this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
+    else this.onMessage(this.textAsBytes ? message : message.toString('utf8'), false);
   }
 
   protected override onPingFrame(payload: Buffer): void {
-    if (this.canSend && this.admitPong(payload.length)) this.transmitFrame(encodeFrame(Opcode.Pong, payload, true, false, this.masked));
+    if (this.autoPong && this.canSend && this.admitPong(payload.length)) this.transmitFrame(encodeFrame(Opcode.Pong, payload, true, false, this.masked));
     if (this.reading) this.onPing(payload);
   }
 
@@ -232,8 +265,8 @@ export abstract class ProtocolConnection extends FrameReader {
     this.closeReceived = true;
     this.closeCode = code;
     this.closeReason = reason;
-    // Echo the peer's code; a close without a code is answered with none.
-    if (!this.closeSent) this.sendClose(code === CloseCode.NoStatus ? undefined : code, '');
+    // Echo the peer's code (and reason, if asked to); a close without a code is answered with none.
+    if (!this.closeSent) this.sendClose(code === CloseCode.NoStatus ? undefined : code, this.echoCloseReason && Buffer.byteLength(reason) <= 123 ? reason : '');
     this.onCloseHandshake(code, reason);
   }
 

@@ -32,6 +32,10 @@ export interface FrameReaderOptions {
   expectMasked: boolean;
   /** Largest message accepted, fragmented or not. */
   maxPayload: number;
+  /** Deliver text messages as their UTF-8 bytes (a Buffer) instead of a decoded string. Default false. */
+  textAsBytes?: boolean;
+  /** Check that text messages and close reasons are UTF-8 (RFC 6455 §8.1). Default true; false trusts the peer. */
+  validateUtf8?: boolean;
 }
 
 /**
@@ -48,6 +52,9 @@ export abstract class FrameReader {
   protected maxPayload: number;
   /** RSV bits an extension has negotiated (0x40 for permessage-deflate). */
   protected allowedRsv = 0;
+  /** Text messages reach onMessage as bytes (already validated unless validateUtf8 is false). */
+  protected readonly textAsBytes: boolean;
+  protected readonly validateUtf8: boolean;
 
   private readState: ReadState = ReadState.Header;
   /** Header bytes split across chunks, copied here until the header is whole. */
@@ -74,9 +81,11 @@ export abstract class FrameReader {
   constructor(options: FrameReaderOptions) {
     this.expectMasked = options.expectMasked;
     this.maxPayload = options.maxPayload;
+    this.textAsBytes = options.textAsBytes === true;
+    this.validateUtf8 = options.validateUtf8 !== false;
   }
 
-  /** A complete message. Text arrives decoded; binary as a Buffer the receiver may keep. */
+  /** A complete message. Text arrives decoded (as bytes with textAsBytes); binary as a Buffer the receiver may keep. */
   protected abstract onMessage(data: string | Buffer, isBinary: boolean): void;
   /** A compressed message (RSV1 set): the extension layer decodes it. */
   protected onCompressedMessage(data: Buffer, isBinary: boolean): void {
@@ -258,7 +267,7 @@ export abstract class FrameReader {
 
   /** Copies data-frame bytes into the reassembly buffer, validating text as it goes. */
   private appendMessageBytes(data: Buffer, pos: number, stop: number): boolean {
-    if (this.messageOpcode === Opcode.Text && !this.messageCompressed) {
+    if (this.messageOpcode === Opcode.Text && !this.messageCompressed && this.validateUtf8) {
       const v = (this.utf8 ??= new Utf8Validator());
       if (!v.push(data, pos, stop)) {
         this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
@@ -311,6 +320,7 @@ export abstract class FrameReader {
     this.utf8 = null;
     if (compressed) this.onCompressedMessage(payload, isBinary);
     else if (isBinary) this.onMessage(payload, true);
+    else if (this.textAsBytes || !this.validateUtf8) this.deliverTextBytes(payload, utf8);
     // Text seen piece by piece was validated as it came; only its end is left to check.
     else if (utf8 !== null) {
       if (utf8.complete) this.onMessage(payload.toString('utf8'), false);
@@ -319,6 +329,15 @@ export abstract class FrameReader {
       const text = decodeUtf8(payload);
       if (text === null) this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
       else this.onMessage(text, false);
+    }
+  }
+
+  /** A text message for textAsBytes or without validation: checked (unless validateUtf8 is off), then delivered as bytes or decoded. */
+  private deliverTextBytes(payload: Buffer, seen: Utf8Validator | null): void {
+    if (this.validateUtf8 && !(seen !== null ? seen.complete : isUtf8(payload))) {
+      this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
+    } else {
+      this.onMessage(this.textAsBytes ? payload : payload.toString('utf8'), false);
     }
   }
 
@@ -335,7 +354,7 @@ export abstract class FrameReader {
         code = payload.readUInt16BE(0);
         if (!isValidWireCloseCode(code)) return this.fail(CloseCode.ProtocolError, `invalid close code ${code}`);
         const reasonBytes = payload.subarray(2);
-        if (reasonBytes.length > 0 && !isUtf8(reasonBytes)) return this.fail(CloseCode.InvalidPayload, 'close reason is not UTF-8');
+        if (reasonBytes.length > 0 && this.validateUtf8 && !isUtf8(reasonBytes)) return this.fail(CloseCode.InvalidPayload, 'close reason is not UTF-8');
         reason = reasonBytes.toString('utf8');
       }
       this.stopReading();

@@ -16,6 +16,11 @@ export interface ServerHandlers<U = unknown> {
   close?(ws: ServerSocket<U>, code: number, reason: string): void;
   ping?(ws: ServerSocket<U>, payload: Buffer): void;
   pong?(ws: ServerSocket<U>, payload: Buffer): void;
+  /**
+   * The peer broke the protocol (or sent a message over maxPayload): a close frame with
+   * `code` has been sent and the connection is ending; the close handler follows.
+   */
+  protocolError?(ws: ServerSocket<U>, code: number, reason: string): void;
 }
 
 export interface ServerOptions<U = unknown> extends ServerHandlers<U> {
@@ -61,6 +66,14 @@ export interface ServerOptions<U = unknown> extends ServerHandlers<U> {
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Authentication and policy hook, sync or async, called before the 101 response. */
   verify?: (request: UpgradeRequest) => VerifyResult | Promise<VerifyResult>;
+  /** Answer pings with pongs automatically. Default true; with false, answer them in the ping handler (ws.sendPong). */
+  autoPong?: boolean;
+  /** Deliver text messages to the message handler as UTF-8 bytes (a Buffer) instead of strings. Default false. */
+  textAsBytes?: boolean;
+  /** Check that text messages and close reasons are UTF-8. Default true; false trusts the peer (invalid bytes are not refused). */
+  validateUtf8?: boolean;
+  /** When the peer closes, our close frame repeats its reason as well as its code. Default false (code only). */
+  echoCloseReason?: boolean;
 }
 
 export interface ResolvedServerOptions {
@@ -75,11 +88,16 @@ export interface ResolvedServerOptions {
   closeTimeout: number;
   maxHeaderSize: number;
   maxConnections: number;
+  autoPong: boolean;
+  textAsBytes: boolean;
+  validateUtf8: boolean;
+  echoCloseReason: boolean;
 }
 
-const HANDLER_NAMES = ['open', 'message', 'drain', 'close', 'ping', 'pong', 'verify', 'selectProtocol'] as const;
+const HANDLER_NAMES = ['open', 'message', 'drain', 'close', 'ping', 'pong', 'protocolError', 'verify', 'selectProtocol'] as const;
+const FLAGS = ['autoPong', 'textAsBytes', 'validateUtf8', 'echoCloseReason'] as const;
 const KNOWN = new Set<string>([
-  ...HANDLER_NAMES, 'port', 'host', 'tls', 'path', 'maxPayload', 'maxBackpressure', 'backpressurePolicy', 'heartbeatInterval',
+  ...HANDLER_NAMES, ...FLAGS, 'port', 'host', 'tls', 'path', 'maxPayload', 'maxBackpressure', 'backpressurePolicy', 'heartbeatInterval',
   'idleTimeout', 'handshakeTimeout', 'closeTimeout', 'maxHeaderSize', 'maxConnections', 'origins', 'protocols', 'perMessageDeflate',
 ]);
 
@@ -104,6 +122,9 @@ export function resolveServerOptions(input: ServerOptions<never> | undefined): R
   }
   for (const name of HANDLER_NAMES) {
     if (o[name] !== undefined && typeof o[name] !== 'function') throw new TypeError(`${name} must be a function`);
+  }
+  for (const name of FLAGS) {
+    if (o[name] !== undefined && typeof o[name] !== 'boolean') throw new TypeError(`${name} must be a boolean`);
   }
   if (o.port !== undefined) count(o, 'port', 0);
   if (typeof o.port === 'number' && o.port > 65535) throw new TypeError('port must be between 0 and 65535');
@@ -136,5 +157,9 @@ export function resolveServerOptions(input: ServerOptions<never> | undefined): R
     closeTimeout: count(o, 'closeTimeout', 5_000, 1, MAX_TIMER),
     maxHeaderSize: count(o, 'maxHeaderSize', 16 * 1024, 256),
     maxConnections: count(o, 'maxConnections', Infinity, 1),
+    autoPong: o.autoPong !== false,
+    textAsBytes: o.textAsBytes === true,
+    validateUtf8: o.validateUtf8 !== false,
+    echoCloseReason: o.echoCloseReason === true,
   };
 }

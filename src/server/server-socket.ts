@@ -36,6 +36,7 @@ const HOLD_USER = 1;
 const HOLD_BACKPRESSURE = 2;
 
 const kSocket = Symbol('tether.socket');
+const EMPTY = Buffer.alloc(0);
 
 function isBinaryData(v: unknown): boolean {
   return v instanceof ArrayBuffer || ArrayBuffer.isView(v) || Object.prototype.toString.call(v) === '[object SharedArrayBuffer]';
@@ -77,7 +78,8 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     protocol: string,
     extensions: string,
   ) {
-    super({ role: 'server', maxPayload: core.options.maxPayload });
+    const o = core.options;
+    super({ role: 'server', maxPayload: o.maxPayload, autoPong: o.autoPong, textAsBytes: o.textAsBytes, validateUtf8: o.validateUtf8, echoCloseReason: o.echoCloseReason });
     this.data = data;
     this.protocol = protocol;
     this.extensions = extensions;
@@ -152,6 +154,22 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     return this.socket.writableNeedDrain ? SendStatus.Backpressure : SendStatus.Sent;
   }
 
+  /**
+   * Calls `callback` once everything sent so far has been handed to the operating system,
+   * with an error if the connection failed first. For APIs that report each send's
+   * completion; sends themselves take no callback, so the hot path allocates none.
+   */
+  whenWritten(callback: (err?: Error | null) => void): void {
+    const s = this.socket;
+    if (!s.writable) {
+      process.nextTick(callback, new Error('the connection is closed'));
+      return;
+    }
+    flushRegion(this);
+    // Writes complete in order: an empty write completes after the frames before it.
+    s.write(EMPTY, callback);
+  }
+
   /** Applies the backpressure policy to a message of `size` bytes; false when it must not be sent. */
   private admit(size: number): boolean {
     // Frames of this tick still in the write slab are not counted: at most the replies to
@@ -174,13 +192,14 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
 
   /**
    * Starts the close handshake. The connection ends when the peer answers, or after
-   * closeTimeout if it does not.
+   * closeTimeout if it does not. `null` sends a close frame without a status code (the
+   * peer then reports 1005).
    */
-  close(code: number = CloseCode.Normal, reason = ''): void {
-    if (!isValidApplicationCloseCode(code)) throw new RangeError(`invalid close code ${code}`);
+  close(code: number | null = CloseCode.Normal, reason = ''): void {
+    if (code !== null && !isValidApplicationCloseCode(code)) throw new RangeError(`invalid close code ${code}`);
     if (Buffer.byteLength(reason) > 123) throw new RangeError('close reason must be at most 123 bytes');
     if (this.readyState === ReadyState.CLOSED || this.closeSent) return;
-    this.sendClose(code, reason);
+    this.sendClose(code ?? undefined, code === null ? '' : reason);
     this.armCloseTimer();
   }
 
@@ -322,9 +341,10 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     this.endTransport();
   }
 
-  protected override onFailure(_code: number, reason: string): void {
+  protected override onFailure(code: number, reason: string): void {
     this.failReason = reason;
     this.endTransport();
+    this.core.handlers.protocolError?.(this, code, reason);
   }
 
   private endTransport(): void {

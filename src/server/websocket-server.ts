@@ -233,6 +233,31 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
   }
 
   /**
+   * Takes over a socket whose opening handshake was completed elsewhere (the caller has
+   * validated the request and written the 101 response), for layers that run a handshake
+   * of their own, such as the ws-compatible API in `tether-ws/ws`. The connection then
+   * works like any other of this server: its handlers, limits and batching apply, and it
+   * is counted in `clients`. The open handler is not called. Bytes that arrived after the
+   * request head go to `ws.receive(head)` once the caller is ready for events.
+   */
+  adopt(socket: Duplex, options: { protocol?: string; extensions?: string; deflate?: PerMessageDeflate | null; data?: U } = {}): ServerSocket<U> {
+    if (this.closing) throw new Error('the server is closing');
+    socket.on('error', noop);
+    (socket as Socket).setTimeout?.(0);
+    (socket as Socket).setNoDelay?.(true);
+    const ws = new ServerSocket<U>(socket, this, options.data as U, options.protocol ?? '', options.extensions ?? '');
+    const deflate = options.deflate;
+    if (deflate) {
+      ws.enableDeflate(deflate);
+      if (deflate.ownsContext) this.deflateContexts++;
+    }
+    this.clients.add(ws);
+    this.liveness.start();
+    socket.resume();
+    return ws;
+  }
+
+  /**
    * Sends one message to many connections (all clients by default), framing it once and
    * compressing it once per compression setting shared by the recipients; connections
    * with their own compression context get it compressed individually. Each recipient's
