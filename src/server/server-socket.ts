@@ -89,6 +89,8 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     socket.on('data', onSocketData);
     socket.on('close', onSocketClose);
     socket.on('drain', onSocketDrain);
+    // Sockets from an http.Server are half-open: a peer's FIN must end our side too.
+    socket.on('end', onSocketEnd);
     // The upgrade path has already added an 'error' listener (resets are reported by 'close').
   }
 
@@ -394,6 +396,12 @@ function onSocketData(this: TaggedDuplex, chunk: Buffer): void {
 
 function onSocketClose(this: TaggedDuplex): void {
   this[kSocket]!.transportGone();
+}
+
+function onSocketEnd(this: TaggedDuplex): void {
+  const ws = this[kSocket]!;
+  ws.uncork();
+  this.end();
 }
 
 function onSocketDrain(this: TaggedDuplex): void {

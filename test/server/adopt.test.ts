@@ -129,3 +129,13 @@ test('connection flags must be booleans', () => {
   }
 });
 
+
+test('a peer that drops the connection is reported closed (1006), also on the half-open sockets of an http.Server', async () => {
+  const codes: number[] = [];
+  const s = await adopting({ close: (_ws, code) => void codes.push(code) });
+  const client = await openWs(`ws://127.0.0.1:${s.port}/`);
+  client.terminate();
+  for (let i = 0; i < 200 && codes.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(codes, [1006]);
+  await stop(s);
+});
