@@ -176,17 +176,18 @@ export abstract class FrameReader {
     const fin = (b0 & 0x80) !== 0;
     const len7 = b1 & 0x7f;
     const masked = (b1 & 0x80) !== 0;
-    if (rsv & ~this.allowedRsv) return this.refuse(CloseCode.ProtocolError, 'reserved bits set');
+    const unexpectedRsv = rsv & ~this.allowedRsv;
+    if (unexpectedRsv) return this.refuse(CloseCode.ProtocolError, unexpectedRsv & 0x30 ? 'reserved bits set' : 'RSV1 set without a negotiated extension');
     if (opcode >= 0x8) {
       if (opcode > 0xa) return this.refuse(CloseCode.ProtocolError, `reserved opcode ${opcode}`);
       if (!fin) return this.refuse(CloseCode.ProtocolError, 'fragmented control frame');
-      if (len7 > MAX_CONTROL_PAYLOAD) return this.refuse(CloseCode.ProtocolError, 'control frame payload over 125 bytes');
+      if (len7 > MAX_CONTROL_PAYLOAD) return this.refuse(CloseCode.ProtocolError, `control frame payload over 125 bytes (${len7})`);
       if (rsv) return this.refuse(CloseCode.ProtocolError, 'reserved bits set on a control frame');
     } else if (opcode === Opcode.Continuation) {
       if (this.messageOpcode === 0) return this.refuse(CloseCode.ProtocolError, 'continuation frame without a message');
       if (rsv) return this.refuse(CloseCode.ProtocolError, 'reserved bits set on a continuation frame');
     } else if (opcode <= Opcode.Binary) {
-      if (this.messageOpcode !== 0) return this.refuse(CloseCode.ProtocolError, 'new message inside a fragmented message');
+      if (this.messageOpcode !== 0) return this.refuse(CloseCode.ProtocolError, `new message inside a fragmented message (opcode ${opcode})`);
     } else {
       return this.refuse(CloseCode.ProtocolError, `reserved opcode ${opcode}`);
     }
