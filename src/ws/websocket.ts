@@ -284,10 +284,14 @@ export class WebSocket extends EventEmitter implements LinkOwner {
   _emitNextDeferred(): void {
     const queue = this._deferred!;
     const args = queue.shift() as [string, ...unknown[]];
-    if (queue.length === 0) this._deferred = null;
-    else setImmediate(emitDeferred, this);
     if (args[0] === 'close') this._state = ReadyState.CLOSED;
-    this.emit(...args);
+    try {
+      this.emit(...args);
+    } finally {
+      // Scheduled after the listeners ran, so that what they schedule comes first.
+      if (queue.length === 0) this._deferred = null;
+      else setImmediate(emitDeferred, this);
+    }
   }
 
   private control(isPing: boolean, data: unknown, mask: boolean | Callback | undefined, cb: Callback | undefined): void {
