@@ -25,6 +25,10 @@ function targets(results) {
     const id = `echo 64 KiB depth ${d}`;
     t.push([`${id}: ≥ 0.9× the raw-TCP floor`, ratio(value(results, id, 'tether'), value(results, id, 'net floor')), 0.9]);
   }
+  // tether-ws/ws: ws's API on Tether (issue 14).
+  const e16 = 'echo 16 B depth 16';
+  t.push([`${e16}: tether/ws ≥ 3× ws with addons`, ratio(value(results, e16, 'tether/ws'), value(results, e16, 'ws+addons')), 3]);
+  t.push([`${e16}: tether/ws ≥ 0.85× Tether's own API`, ratio(value(results, e16, 'tether/ws'), value(results, e16, 'tether')), 0.85]);
   const b = 'broadcast to 10000';
   t.push([`${b}: ≥ 5× ws`, ratio(value(results, b, 'tether'), value(results, b, 'ws+addons')), 5]);
   t.push([`${b}: ≥ 0.7× uWebSockets.js publish`, ratio(value(results, b, 'tether'), value(results, b, 'uws')), 0.7]);
@@ -48,7 +52,7 @@ export function renderReport(results, machine, run) {
   md += `- Machine: ${machine.cores} × ${machine.cpu}, ${machine.memoryGiB} GiB, shared with other work (absolute numbers drift; compare ratios within one run).\n`;
   md += `- Node ${machine.node}. Each server runs in its own process pinned to CPU 0 (\`taskset -c 0\`); the native load generator (\`bench/loadgen.c\`, epoll, one thread) is pinned to CPU 1.\n`;
   md += `- ${run.reps} interleaved repetition(s) per scenario (A B C A B C …), ${run.seconds} s measured after 0.5 s of warm-up; medians with min–max. "loadgen CPU" is the generator's share of its core: below 100% it was not the bottleneck.\n`;
-  md += `- Peers: Tether; \`ws\` 8 with \`bufferutil\` and \`utf-8-validate\` (ws+addons) and without (ws); uWebSockets.js (npm \`@trufflesuite/uws-js-unofficial\`); Bun (npm \`bun\`); socket.io 4 (websocket transport, rooms) for broadcast; Tether's realtime layer (tether-realtime: \`RealtimeServer\`, clients Connect and Subscribe, the publisher's client publishes, JSON or MessagePack) against socket.io's \`io.to(room).emit\`; tether-realtime redis 2-node: two \`RealtimeServer\` processes with \`RedisAdapter\` on one redis-server (publisher on node A, subscribers on node B; both nodes and redis-server pinned to CPU 0, the load generator to CPU 1; socket.io has no broker in that scenario); a raw \`net\` echo server as the floor of Node (no framing; it echoes each read in one write).\n\n`;
+  md += `- Peers: Tether; tether/ws (\`tether-ws/ws\`, ws's API on Tether: the ws server program with its import changed); \`ws\` 8 with \`bufferutil\` and \`utf-8-validate\` (ws+addons) and without (ws); uWebSockets.js (npm \`@trufflesuite/uws-js-unofficial\`); Bun (npm \`bun\`); socket.io 4 (websocket transport, rooms) for broadcast; Tether's realtime layer (tether-realtime: \`RealtimeServer\`, clients Connect and Subscribe, the publisher's client publishes, JSON or MessagePack) against socket.io's \`io.to(room).emit\`; tether-realtime redis 2-node: two \`RealtimeServer\` processes with \`RedisAdapter\` on one redis-server (publisher on node A, subscribers on node B; both nodes and redis-server pinned to CPU 0, the load generator to CPU 1; socket.io has no broker in that scenario); a raw \`net\` echo server as the floor of Node (no framing; it echoes each read in one write).\n\n`;
   md += `Commands: \`npm run bench\` (full), \`npm run bench -- --quick\`, \`npm run bench -- --only "broadcast"\`, \`npm run bench -- --only "realtime"\`, \`npm run bench -- --only "via Redis"\`, \`npm run bench -- --only "realtime idle memory"\`.\n\n`;
   md += `![chart](benchmarks.svg)\n\n## Targets\n\n| target | measured | met |\n| --- | --- | --- |\n`;
   for (const [name, v, goal, lower] of targets(results)) {
@@ -69,7 +73,7 @@ export function renderReport(results, machine, run) {
 
 /** Bars of each peer relative to ws+addons (or the scenario's baseline), one group per scenario (log scale). */
 function chart(results) {
-  const colors = { tether: '#1f77b4', 'tether-realtime': '#17becf', 'tether-realtime msgpack': '#9edae5', 'tether-realtime redis 2-node': '#0e6f7a', 'ws+addons': '#ff7f0e', ws: '#ffbb78', uws: '#2ca02c', bun: '#d62728', 'socket.io': '#9467bd', 'net floor': '#7f7f7f' };
+  const colors = { tether: '#1f77b4', 'tether/ws': '#aec7e8', 'tether-realtime': '#17becf', 'tether-realtime msgpack': '#9edae5', 'tether-realtime redis 2-node': '#0e6f7a', 'ws+addons': '#ff7f0e', ws: '#ffbb78', uws: '#2ca02c', bun: '#d62728', 'socket.io': '#9467bd', 'net floor': '#7f7f7f' };
   const rowH = 14, groupGap = 18, left = 250, width = 820, plotW = width - left - 60;
   const groups = results.map((r) => ({ r, base: r.rows.find((x) => x.peer === (r.baseline ?? 'ws+addons'))?.median }));
   let y = 50;

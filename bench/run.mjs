@@ -31,6 +31,8 @@ const bun = `${root}node_modules/.bin/bun`;
 const PEERS = {
   tether: { cmd: [node, 'bench/servers/tether.mjs'] },
   'ws+addons': { cmd: [node, 'bench/servers/ws.mjs'] },
+  // The same program as ws.mjs with its import changed to tether-ws/ws (the ws-compatible API).
+  'tether/ws': { cmd: [node, 'bench/servers/tether-ws.mjs'] },
   ws: { cmd: [node, 'bench/servers/ws.mjs'], env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' } },
   uws: { cmd: [node, 'bench/servers/uws.mjs'] },
   bun: { cmd: [bun, 'bench/servers/bun.mjs'] },
@@ -58,7 +60,7 @@ function deflateFrame() {
   return `${out}deflate-frame.bin`;
 }
 
-const echoPeers = ['tether', 'ws+addons', 'ws', 'uws', 'bun', 'net floor'];
+const echoPeers = ['tether', 'tether/ws', 'ws+addons', 'ws', 'uws', 'bun', 'net floor'];
 const SCENARIOS = [];
 for (const size of quick ? [16, 65536] : [16, 1024, 65536]) {
   for (const depth of quick ? [16] : [1, 4, 16]) {
@@ -66,7 +68,7 @@ for (const size of quick ? [16, 65536] : [16, 1024, 65536]) {
   }
 }
 for (const subs of [1000, 10000]) {
-  SCENARIOS.push({ id: `broadcast to ${subs}`, kind: 'broadcast', unit: 'deliveries/s', peers: ['tether', 'ws+addons', 'uws', 'bun', 'socket.io'], args: ['broadcast', '--subs', String(subs), '--size', '64', '--window', '8'] });
+  SCENARIOS.push({ id: `broadcast to ${subs}`, kind: 'broadcast', unit: 'deliveries/s', peers: ['tether', 'tether/ws', 'ws+addons', 'uws', 'bun', 'socket.io'], args: ['broadcast', '--subs', String(subs), '--size', '64', '--window', '8'] });
 }
 // The realtime layer (sessions, a topic with history, publishes acknowledged to the publisher)
 // against socket.io's io.to(room).emit; raw Tether broadcast for reference. Ratios: × socket.io.
