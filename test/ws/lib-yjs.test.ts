@@ -1,6 +1,7 @@
-// Yjs unchanged on tether-ws/ws: y-websocket's server utilities (setupWSConnection) on the
-// facade's WebSocketServer, and two y-websocket providers using the facade's WebSocket;
-// `ws` is aliased to the facade. Two documents converge through the server.
+// Yjs unchanged on tether-ws/ws: y-websocket 2's server utilities (setupWSConnection, the
+// npm alias y-websocket-v2: v3 moved them out) on the facade's WebSocketServer, and
+// y-websocket providers using the facade's WebSocket; `ws` is aliased to the facade.
+// Documents converge through the server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -19,9 +20,9 @@ interface Provider {
 
 test('Yjs: two documents sync through y-websocket on tether-ws/ws', async () => {
   const facade = await import(facadeEsmUrl);
-  // y-websocket's server utilities are CommonJS; they share yjs with the clients through require.
+  // y-websocket's server utilities are CommonJS; they share yjs with the providers through require.
   const require = createRequire(import.meta.url);
-  const { setupWSConnection, docs } = require('y-websocket/bin/utils') as {
+  const { setupWSConnection, docs } = require('y-websocket-v2/bin/utils') as {
     setupWSConnection: (conn: unknown, req: unknown, opts?: { docName?: string }) => void;
     docs: Map<string, { destroy(): void }>;
   };
