@@ -16,6 +16,10 @@ const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : null;
 const reps = quick ? 1 : 3;
+// --baseline DIR: also run Tether from another built checkout (DIR/dist, DIR/bench/servers) as
+// the peer 'tether baseline', in the echo and broadcast scenarios: before/after in the same run.
+const baseline = argv.includes('--baseline') ? argv[argv.indexOf('--baseline') + 1] : null;
+if (baseline && !existsSync(`${baseline}/dist/src/index.js`)) throw new Error(`--baseline ${baseline}: no dist/src/index.js there (build it first)`);
 const seconds = quick ? 1 : 2;
 
 mkdirSync(out, { recursive: true });
@@ -43,6 +47,7 @@ const PEERS = {
   // the subscribers on node B, so every delivery crosses Redis.
   'tether-realtime redis 2-node': { cmd: [node, 'bench/servers/tether-realtime.mjs'], realtime: 'json', nodes: 2, redis: true },
   'net floor': { cmd: [node, 'bench/servers/net.mjs'], raw: true },
+  ...(baseline ? { 'tether baseline': { cmd: [node, `${baseline}/bench/servers/tether.mjs`] } } : {}),
 };
 const REDIS_SERVER = '/usr/bin/redis-server';
 const available = (name) => (name === 'bun' ? existsSync(bun) : PEERS[name].redis ? existsSync(REDIS_SERVER) : true);
@@ -60,7 +65,7 @@ function deflateFrame() {
   return `${out}deflate-frame.bin`;
 }
 
-const echoPeers = ['tether', 'tether/ws', 'ws+addons', 'ws', 'uws', 'bun', 'net floor'];
+const echoPeers = ['tether', ...(baseline ? ['tether baseline'] : []), 'tether/ws', 'ws+addons', 'ws', 'uws', 'bun', 'net floor'];
 const SCENARIOS = [];
 for (const size of quick ? [16, 65536] : [16, 1024, 65536]) {
   for (const depth of quick ? [16] : [1, 4, 16]) {
@@ -68,7 +73,7 @@ for (const size of quick ? [16, 65536] : [16, 1024, 65536]) {
   }
 }
 for (const subs of [1000, 10000]) {
-  SCENARIOS.push({ id: `broadcast to ${subs}`, kind: 'broadcast', unit: 'deliveries/s', peers: ['tether', 'tether/ws', 'ws+addons', 'uws', 'bun', 'socket.io'], args: ['broadcast', '--subs', String(subs), '--size', '64', '--window', '8'] });
+  SCENARIOS.push({ id: `broadcast to ${subs}`, kind: 'broadcast', unit: 'deliveries/s', peers: ['tether', ...(baseline ? ['tether baseline'] : []), 'tether/ws', 'ws+addons', 'uws', 'bun', 'socket.io'], args: ['broadcast', '--subs', String(subs), '--size', '64', '--window', '8'] });
 }
 // The realtime layer (sessions, a topic with history, publishes acknowledged to the publisher)
 // against socket.io's io.to(room).emit; raw Tether broadcast for reference. Ratios: × socket.io.

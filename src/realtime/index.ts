@@ -6,6 +6,7 @@ setDefaultWebSocket(WebSocket as unknown as WebSocketConstructor);
 
 export { RealtimeServer, type EventHandler, type RequestHandler } from './realtime-server.js';
 export { Session } from './session.js';
+export type { RealtimeServerStats } from './realtime-stats.js';
 export type { RealtimeServerOptions, AuthResult, AuthContext, TopicOptions } from './realtime-options.js';
 export { MemoryAdapter } from './memory-adapter.js';
 export { RedisAdapter, type RedisAdapterOptions } from './redis-adapter.js';

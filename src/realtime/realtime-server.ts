@@ -14,6 +14,7 @@ import { TopicQueues } from './topic-queues.js';
 import { SubscriptionFlow } from './subscription-flow.js';
 import { CodecFrames, TopicFanout } from './topic-fanout.js';
 import { RealtimeError } from './realtime-error.js';
+import { RealtimeCounters, type RealtimeServerStats } from './realtime-stats.js';
 import { checkName, checkTopic, drainReason, ErrorCode, isIdempotencyKey, Msg, RealtimeClose } from './wire-protocol.js';
 
 export type EventHandler<U = unknown> = (data: unknown, session: Session<U>) => void;
@@ -37,7 +38,8 @@ export class RealtimeServer<U = unknown> implements SessionHost {
   /** This node's sessions by id (authenticated or still connecting). */
   readonly sessions = new Map<string, Session<U>>();
   /** @internal */ readonly link: AdapterLink;
-  /** @internal */ readonly fanout = new TopicFanout((s, topic, since) => this.flow.resync(s, topic, since));
+  /** @internal What stats() reports. */ readonly counters = new RealtimeCounters();
+  /** @internal */ readonly fanout = new TopicFanout((s, topic, since) => this.flow.resync(s, topic, since), this.counters);
   /** @internal incoming messages waiting their turn (fair processing across sessions). */
   readonly inbox = new SessionInbox((s, data) => dispatch(this, s, data));
   /** @internal */ readonly config: RealtimeServerOptions<U>;
@@ -71,6 +73,7 @@ export class RealtimeServer<U = unknown> implements SessionHost {
       open: (socket, request) => this.opened(socket, request),
       message: (socket, data) => {
         if (admit(socket.data, data)) this.inbox.receive(socket.data, data);
+        else this.counters.rateLimited++;
       },
       drain: (socket) => this.fanout.flushConflated(socket.data),
       close: (socket, code, reason) => this.closed(socket.data, code, reason),
@@ -147,9 +150,41 @@ export class RealtimeServer<U = unknown> implements SessionHost {
     const policy = this.policy(topic);
     // Conflated messages always carry a key on the wire ('' for a single value): that is how clients tell the modes apart.
     const key = policy.mode === 'conflated' ? (options.key ?? '') : undefined;
+    this.counters.publishes++;
     const p = await this.link.publish(topic, data, policy, { key, except, idempotencyKey: options.idempotencyKey });
     return { offset: p.offset, epoch: p.epoch, duplicate: p.duplicate === true };
   }
+  /**
+   * Counters and gauges of this node: sessions, subscriptions, topics, publishes,
+   * deliveries, conflation, recovery outcomes, rate limiting, and its WebSocketServer's
+   * stats (connections, messages and bytes, backpressure, closes, handshake failures).
+   * Always on; a call walks the sessions once.
+   */
+  stats(): RealtimeServerStats {
+    let sessions = 0;
+    let subscriptions = 0;
+    for (const s of this.sessions.values()) {
+      if (s.authenticated) sessions++;
+      subscriptions += s.subscriptions.size;
+    }
+    const c = this.counters;
+    return {
+      sessions,
+      sessionsConnecting: this.sessions.size - sessions,
+      subscriptions,
+      topics: this.fanout.size,
+      sessionsOpened: c.sessionsOpened,
+      authFailures: c.authFailures,
+      publishes: c.publishes,
+      deliveries: c.deliveries,
+      conflated: c.conflated,
+      recovered: c.recovered,
+      unrecoverable: c.unrecoverable,
+      rateLimited: c.rateLimited,
+      websocket: this.websocket.stats(),
+    };
+  }
+
 
   /** Sends an event to every session on every node, except one if given. */
   emitAll(event: string, data?: unknown, options: { except?: Session<U> | string } = {}): Promise<void> {

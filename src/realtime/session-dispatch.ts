@@ -214,8 +214,12 @@ async function connect(server: RealtimeServer<any>, s: Session<any>, m: unknown[
   const auth = await authenticate(server, s, m[1], false);
   if (!s.open) return;
   // The close reason carries the refusal (at most 123 bytes of UTF-8).
-  if (typeof auth === 'string') return s.close(RealtimeClose.Unauthorized, truncateUtf8(auth, 123));
+  if (typeof auth === 'string') {
+    server.counters.authFailures++;
+    return s.close(RealtimeClose.Unauthorized, truncateUtf8(auth, 123));
+  }
   s.authenticated = true;
+  server.counters.sessionsOpened++;
   apply(server, s, auth, false);
   s.send([Msg.Connected, s.id, { heartbeat: server.options.heartbeatInterval, expiresAt: s.expiresAt ?? null }]);
   try {

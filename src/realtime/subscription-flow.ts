@@ -58,6 +58,10 @@ export class SubscriptionFlow {
         await server.fanout.add(s, sub, () => server.link.listen(topic));
       }
       const history = await server.link.history(topic, sub.policy, since);
+      if (since !== undefined) {
+        if (history.recovered) server.counters.recovered++;
+        else server.counters.unrecoverable++;
+      }
       let members: Array<[string, unknown]> | undefined;
       if (sub.policy.presence) {
         if (existing === undefined) await server.link.presenceJoin(topic, { sessionId: s.id, info: sub.info });
@@ -68,6 +72,7 @@ export class SubscriptionFlow {
       if (id !== 0) s.send([Msg.Reply, id, reply]);
       else s.send([Msg.Subscribed, topic, reply]);
       for (const p of history.publications) s.sendPublication(p);
+      server.counters.deliveries += history.publications.length;
       this.goLive(s, sub, history);
     } catch (err) {
       if (existing === undefined && sub !== undefined && s.subscriptions.get(topic) === sub) await this.unsubscribe(s, topic);
@@ -100,6 +105,7 @@ export class SubscriptionFlow {
         return;
       } else if (b.offset > last) {
         s.sendPublication(b);
+        this.server.counters.deliveries++;
         last = b.offset;
       }
     }

@@ -1,6 +1,7 @@
-import { PreparedMessage } from '../server/index.js';
+import { PreparedMessage, SendStatus } from '../server/index.js';
 import type { Member, Publication, TopicPolicy } from './adapter.js';
 import { jsonCodec } from './codec.js';
+import type { RealtimeCounters } from './realtime-stats.js';
 import { publicationMessage, type Session, type SessionSubscription } from './session.js';
 import { Msg } from './wire-protocol.js';
 
@@ -27,7 +28,15 @@ export type RestartHandler = (session: Session, topic: string, since: { epoch: s
 export class TopicFanout {
   private readonly topics = new Map<string, LocalTopic>();
 
-  constructor(private readonly restart: RestartHandler) {}
+  constructor(
+    private readonly restart: RestartHandler,
+    private readonly counters: RealtimeCounters,
+  ) {}
+
+  /** Topics with local subscribers. */
+  get size(): number {
+    return this.topics.size;
+  }
 
   /**
    * Adds a subscriber. The topic's first subscriber on this node starts `listen`; every
@@ -69,6 +78,7 @@ export class TopicFanout {
     if (t === undefined) return;
     const conflated = t.policy.mode === 'conflated';
     const frames = new CodecFrames(publicationMessage(pub));
+    let sent = 0;
     for (const [s, sub] of t.members) {
       if (sub.buffer === null && sub.epoch !== pub.epoch) {
         // The stream restarted under a new epoch (its history was lost, e.g. a broker
@@ -81,11 +91,13 @@ export class TopicFanout {
       } else if (s.isExcepted(pub.except)) {
         s.send([Msg.Skip, pub.topic, pub.offset]);
       } else if (conflated && (s.conflated?.has(pub.topic) || s.socket.needsDrain)) {
+        this.counters.conflated++;
         stash(s, pub);
-      } else {
-        frames.sendTo(s);
+      } else if (frames.sendTo(s)) {
+        sent++;
       }
     }
+    this.counters.deliveries += sent;
     t.epoch = pub.epoch;
     t.offset = pub.offset;
   }
@@ -111,6 +123,7 @@ export class TopicFanout {
         if (s.socket.needsDrain) return;
         byKey.delete(p.key ?? '');
         s.sendPublication(p);
+        this.counters.deliveries++;
       }
       pending.delete(topic);
     }
@@ -135,8 +148,11 @@ export class CodecFrames {
 
   constructor(private readonly message: unknown[]) {}
 
-  sendTo(s: Session): void {
-    if (s.codec === jsonCodec) (this.json ??= new PreparedMessage(jsonCodec.encode(this.message))).sendTo(s.socket);
-    else (this.msgpack ??= new PreparedMessage(s.codec.encode(this.message), { binary: true })).sendTo(s.socket);
+  /** False when the session's connection did not take it (closing, or dropped over its backpressure limit). */
+  sendTo(s: Session): boolean {
+    const message = s.codec === jsonCodec
+      ? (this.json ??= new PreparedMessage(jsonCodec.encode(this.message)))
+      : (this.msgpack ??= new PreparedMessage(s.codec.encode(this.message), { binary: true }));
+    return message.sendTo(s.socket) !== SendStatus.Dropped;
   }
 }

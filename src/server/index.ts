@@ -3,3 +3,4 @@ export { ServerSocket, SendStatus, type SendOptions } from './server-socket.js';
 export type { ServerOptions, ServerHandlers, VerifyResult } from './options.js';
 export type { UpgradeRequest } from './upgrade-request.js';
 export { PreparedMessage } from './prepared-message.js';
+export type { WebSocketServerStats } from './server-stats.js';

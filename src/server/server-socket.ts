@@ -68,6 +68,7 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
   /** @internal A frame was refused for backpressure since the last drain. */ limitReached = false;
   /** @internal Output progress at the last heartbeat (see outputProgressed). */ writtenOut = 0;
   /** @internal */ queuedOut = 0;
+  /** @internal stats: over the high-water mark since the last drain. */ backlogged = false;
   /** Why we failed the connection, for the close handler's reason. */
   private failReason = '';
 
@@ -135,7 +136,8 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     } else {
       this.sendBinary(toBytes(data), compress);
     }
-    return this.socket.writableNeedDrain ? SendStatus.Backpressure : SendStatus.Sent;
+    this.core.counters.messagesOut++;
+    return this.socket.writableNeedDrain ? this.congested() : SendStatus.Sent;
   }
 
   /**
@@ -153,7 +155,17 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     } else {
       this.socket.write(frame);
     }
-    return this.socket.writableNeedDrain ? SendStatus.Backpressure : SendStatus.Sent;
+    this.core.counters.messagesOut++;
+    return this.socket.writableNeedDrain ? this.congested() : SendStatus.Sent;
+  }
+
+  /** A send found the write buffer over its high-water mark: counted once until it drains. */
+  private congested(): SendStatus {
+    if (!this.backlogged) {
+      this.backlogged = true;
+      this.core.counters.backpressure++;
+    }
+    return SendStatus.Backpressure;
   }
 
   /**
@@ -180,7 +192,12 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     const buffered = this.socket.writableLength;
     if (buffered > 0 && buffered + size > this.core.options.maxBackpressure) {
       this.limitReached = true;
-      if (!this.core.options.dropOnBackpressure) this.close(CloseCode.PolicyViolation, 'backpressure limit exceeded');
+      if (this.core.options.dropOnBackpressure) {
+        this.core.counters.backpressureDrops++;
+      } else {
+        this.core.counters.backpressureCloses++;
+        this.close(CloseCode.PolicyViolation, 'backpressure limit exceeded');
+      }
       return false;
     }
     return true;
@@ -327,6 +344,7 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
 
   protected override onMessage(data: string | Buffer, isBinary: boolean): void {
     this.lastMessageAt = this.core.clock;
+    this.core.counters.messagesIn++;
     this.core.handlers.message?.(this, data, isBinary);
   }
 
@@ -367,6 +385,7 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     this.closeTimer = null;
     this.corked = false;
     this.transportClosed();
+    this.core.counters.closed(this.closeCode, this.socket);
     this.core.forget(this as ServerSocket<U>);
     this.core.handlers.close?.(this, this.closeCode, this.closeReceived ? this.closeReason : this.failReason);
   }
@@ -408,6 +427,7 @@ function onSocketDrain(this: TaggedDuplex): void {
   const ws = this[kSocket]!;
   ws.limitReached = false;
   ws.releaseReading(HOLD_BACKPRESSURE);
+  ws.backlogged = false;
   if (ws.readyState === ReadyState.OPEN) ws.core.handlers.drain?.(ws);
 }
 

@@ -19,6 +19,7 @@ import { resolveServerOptions, type ResolvedServerOptions, type ServerHandlers, 
 import type { ServerCore } from './server-core.js';
 import { PreparedMessage } from './prepared-message.js';
 import { SendStatus, ServerSocket } from './server-socket.js';
+import { refusalReason, ServerCounters, type WebSocketServerStats } from './server-stats.js';
 import { targetPath, type UpgradeRequest } from './upgrade-request.js';
 import { routeUpgrades } from './upgrade-router.js';
 
@@ -41,6 +42,8 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
   private closing = false;
   /** Connections holding zlib contexts of their own (bounded by perMessageDeflate.maxContexts). */
   private deflateContexts = 0;
+  /** @internal What stats() reports. */
+  readonly counters = new ServerCounters();
   /** Resolves when the standalone listener is bound (when `port` was given). */
   readonly listening: Promise<AddressInfo> | null = null;
 
@@ -123,7 +126,10 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
 
   /** Counts a socket that is handshaking and arms its handshake timeout. */
   private track(socket: Duplex): void {
-    const timer = setTimeout(() => socket.destroy(), this.options.handshakeTimeout);
+    const timer = setTimeout(() => {
+      this.counters.handshakeFailed('timeout');
+      socket.destroy();
+    }, this.options.handshakeTimeout);
     timer.unref();
     const onClose = (): void => this.settle(socket);
     this.pending.set(socket, { timer, onClose });
@@ -222,6 +228,7 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
       if (deflate.codec.ownsContext) this.deflateContexts++;
     }
     this.clients.add(ws);
+    this.counters.connectionsOpened++;
     this.liveness.start();
     ws.corked = true;
     socket.cork();
@@ -300,8 +307,18 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
    */
   private refuse(socket: Duplex, status: number, message: string, headers?: Record<string, string>): void {
     if (socket.destroyed) return;
+    this.counters.handshakeFailed(refusalReason(status));
     socket.resume();
     socket.end(buildErrorResponse(status, message, headers), () => socket.destroy());
+  }
+
+  /**
+   * Counters and gauges of this server: connections, messages and bytes in and out,
+   * backpressure, closes by code, handshake failures by reason (see WebSocketServerStats).
+   * Always on; a call costs a walk over the open connections (to read their byte counts).
+   */
+  stats(): WebSocketServerStats {
+    return this.counters.snapshot(this.clients, this.clients.size, this.pending.size);
   }
 
   /** @internal */
