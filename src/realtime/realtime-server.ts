@@ -203,9 +203,27 @@ export class RealtimeServer<U = unknown> implements SessionHost {
     return this.link.presence(topic);
   }
 
-  /** A topic's history (after `since` when given). */
-  history(topic: string, since?: { epoch: string; offset: number }): Promise<HistoryResult> {
-    return this.link.history(topic, this.policy(topic), since);
+  /**
+   * A topic's history: after `since` when given (see HistoryResult), or its latest `last`
+   * publications still in history, in order (what a newcomer is shown; a conflated topic
+   * gives every key). Without either: the topic's epoch and offset, no publications.
+   */
+  history(topic: string, from?: { epoch: string; offset: number } | { last: number }): Promise<HistoryResult> {
+    checkTopic(topic);
+    const policy = this.policy(topic);
+    if (from !== undefined && 'last' in from) {
+      const last = from.last;
+      if (!Number.isInteger(last) || last < 0) throw new TypeError('last must be an integer >= 0');
+      return this.latest(topic, policy, last);
+    }
+    return this.link.history(topic, policy, from);
+  }
+
+  /** The latest `last` publications: asked from no epoch, an adapter answers with everything history holds. */
+  private async latest(topic: string, policy: TopicPolicy, last: number): Promise<HistoryResult> {
+    const h = await this.link.history(topic, policy, { epoch: '', offset: 0 });
+    if (policy.mode === 'reliable') h.publications = h.publications.slice(Math.max(0, h.publications.length - last));
+    return h;
   }
 
   subscribeSession(session: Session<U>, topic: string): Promise<void> {

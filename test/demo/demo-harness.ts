@@ -45,7 +45,8 @@ export async function openVisitors(browser: Browser, baseUrl: string, path: stri
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
     page.on('console', (msg) => {
-      if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+      // The browser's own note of a refused connection (the server restarting) is not a page error.
+      if (msg.type() === 'error' && !/^WebSocket connection to .* failed/.test(msg.text())) errors.push(`console: ${msg.text()}`);
     });
     await page.goto(new URL(path, baseUrl).href);
     visitors.push({ context, page, errors });

@@ -200,6 +200,19 @@ describe('Redis adapter', () => {
     assert.equal(r.offset, 11);
   });
 
+  test('history { last }: the latest publications still in history, in order, from any node', T, async () => {
+    const a = await node({ topics: () => ({ historySize: 5 }) });
+    const b = await node({ topics: () => ({ historySize: 5 }) });
+    assert.deepEqual((await b.rt.history('room', { last: 3 })).publications, []);
+    for (let i = 1; i <= 8; i++) await a.rt.publish('room', `m${i}`);
+    const h = await b.rt.history('room', { last: 3 });
+    assert.equal(h.offset, 8);
+    assert.deepEqual(h.publications.map((p) => [p.offset, p.data]), [[6, 'm6'], [7, 'm7'], [8, 'm8']]);
+    // More than history holds: what it holds (5).
+    assert.deepEqual((await b.rt.history('room', { last: 50 })).publications.map((p) => p.offset), [4, 5, 6, 7, 8]);
+    assert.deepEqual((await b.rt.history('room', { last: 0 })).publications, []);
+  });
+
   test('chaos across two nodes: 2,000 messages, 20 subscribers cut at random and reconnected to either node: each gets every message once, in order', { timeout: 60_000 }, async () => {
     const nodes = [await node({ topics: () => ({ historySize: 5000 }) }), await node({ topics: () => ({ historySize: 5000 }) })];
     let flip = 0;
