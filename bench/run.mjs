@@ -1,7 +1,9 @@
 // `npm run bench`: runs each server under test pinned to CPU 0 and the native load generator
 // pinned to CPU 1, interleaving peers (A B C A B C ...), and writes docs/benchmarks.md and
 // docs/benchmarks.svg. `--quick` for a short development run; `--only <substring>` to pick
-// scenarios. Loopback only; every process started here is stopped here, by PID (including the
+// scenarios, `--peers a,b` peers, `--reps N` repetitions, `--baseline DIR` another build to
+// compare with (see below); any of these prints the results instead of writing the report.
+// Loopback only; every process started here is stopped here, by PID (including the
 // redis-server of the Redis scenario, started on a free port without persistence).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -15,7 +17,9 @@ const out = `${root}bench/out/`;
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : null;
-const reps = quick ? 1 : 3;
+const reps = argv.includes('--reps') ? Number(argv[argv.indexOf('--reps') + 1]) : quick ? 1 : 3;
+// --peers a,b: only these peers (a development run; the report is written only by a full run).
+const onlyPeers = argv.includes('--peers') ? argv[argv.indexOf('--peers') + 1].split(',') : null;
 // --baseline DIR: also run Tether from another built checkout (DIR/dist, DIR/bench/servers) as
 // the peer 'tether baseline', in the echo and broadcast scenarios: before/after in the same run.
 const baseline = argv.includes('--baseline') ? argv[argv.indexOf('--baseline') + 1] : null;
@@ -153,6 +157,20 @@ async function startRedis() {
 
 let redis = null; // the running scenario's redis-server, if it has one
 
+/** CPU time (user + system) the server processes have used so far, in ms (from /proc, Linux). */
+function cpuMs(servers) {
+  let ticks = 0;
+  for (const s of servers) {
+    try {
+      const f = readFileSync(`/proc/${s.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    } catch {
+      return NaN;
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
 async function runOnce(scenario, peerName) {
   const peer = PEERS[peerName];
   const servers = [];
@@ -195,12 +213,16 @@ async function runOnce(scenario, peerName) {
       await new Promise((r) => gen.once('exit', r));
       return { value: (after - before) / Number(scenario.args[2]), loadgenCpu: NaN };
     }
+    const cpuBefore = cpuMs(servers);
     const r = spawnSync('taskset', ['-c', '1', loadgen, ...args], { encoding: 'utf8', timeout: 180_000 });
+    const cpu = cpuMs(servers) - cpuBefore;
     const line = r.stdout.trim().split('\n').pop();
     if (r.status !== 0 || !line?.startsWith('{')) throw new Error(`load generator failed: ${r.stderr || r.stdout}`);
     const res = JSON.parse(line);
     if (res.count === 0) throw new Error(`no messages measured (${r.stderr.trim()})`);
-    return { value: res.rate, p50: res.p50_us, p99: res.p99_us, loadgenCpu: res.loadgen_cpu };
+    // Server CPU per message (the whole run, connections and warm-up included, over the
+    // messages measured): steadier than the rate on a machine shared with other work.
+    return { value: res.rate, p50: res.p50_us, p99: res.p99_us, loadgenCpu: res.loadgen_cpu, cpuUs: (cpu * 1000) / res.count };
   } finally {
     for (const [i, s] of servers.entries()) {
       s.kill('SIGKILL');
@@ -219,7 +241,7 @@ const median = (xs) => {
 const results = [];
 for (const scenario of SCENARIOS) {
   if (only && !scenario.id.includes(only)) continue;
-  const peers = scenario.peers.filter(available);
+  const peers = scenario.peers.filter(available).filter((p) => onlyPeers === null || onlyPeers.includes(p));
   const runs = Object.fromEntries(peers.map((p) => [p, []]));
   if (peers.some((p) => PEERS[p].redis)) {
     redis = await startRedis();
@@ -231,7 +253,7 @@ for (const scenario of SCENARIOS) {
       try {
         const r = await runOnce(scenario, p);
         runs[p].push(r);
-        process.stdout.write(`${scenario.id} | ${p} | ${r.value.toFixed(1)} ${scenario.unit}${Number.isFinite(r.loadgenCpu) ? ` | loadgen cpu ${(r.loadgenCpu * 100).toFixed(0)}%` : ''}\n`);
+        process.stdout.write(`${scenario.id} | ${p} | ${r.value.toFixed(1)} ${scenario.unit}${Number.isFinite(r.cpuUs) ? ` | server ${r.cpuUs.toFixed(2)} µs cpu/msg` : ''}${Number.isFinite(r.loadgenCpu) ? ` | loadgen cpu ${(r.loadgenCpu * 100).toFixed(0)}%` : ''}\n`);
       } catch (err) {
         process.stdout.write(`${scenario.id} | ${p} | failed: ${err.message.split('\n')[0]}\n`);
       }
@@ -251,6 +273,7 @@ for (const scenario of SCENARIOS) {
       p50: runs[p].length ? median(runs[p].map((r) => r.p50 ?? NaN)) : NaN,
       p99: runs[p].length ? median(runs[p].map((r) => r.p99 ?? NaN)) : NaN,
       loadgenCpu: runs[p].length ? median(runs[p].map((r) => r.loadgenCpu)) : NaN,
+      cpuUs: runs[p].length ? median(runs[p].map((r) => r.cpuUs ?? NaN)) : NaN,
       n: v.length,
     };
   });
@@ -264,7 +287,7 @@ const machine = {
   node: process.version,
   date: new Date().toISOString().slice(0, 10),
 };
-if (!only) {
+if (!only && !onlyPeers && reps === 3 && !baseline) {
   const { markdown, svg } = renderReport(results, machine, { reps, seconds, quick });
   writeFileSync(`${root}docs/benchmarks.md`, markdown);
   writeFileSync(`${root}docs/benchmarks.svg`, svg);

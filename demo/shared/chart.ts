@@ -33,10 +33,11 @@ export function streamingChart(container: HTMLElement, options: { series: Series
     {
       width: Math.max(200, container.clientWidth),
       height: options.height ?? 220,
-      legend: { show: true, live: false },
+      legend: { show: true, live: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: options.yMin === undefined ? {} : { range: (_u, min, max) => [options.yMin!, Math.max(max, min + 1) * 1.1] } },
-      axes: [{ ...axis }, { ...axis, size: 60, values: (_u, splits) => splits.map((v) => format(v)) }],
+      // From yMin, with room above the highest point (and at least 0..4, so small counts get whole ticks).
+      scales: { x: { time: true }, y: options.yMin === undefined ? {} : { range: (_u, _min, max) => [options.yMin!, Math.max((max ?? 0) * 1.15, options.yMin! + 4)] } },
+      axes: [{ ...axis }, { ...axis, size: 78, values: (_u, splits) => splits.map((v) => format(v)) }],
       series: [{}, ...options.series.map((s) => ({ label: s.label, stroke: s.stroke, fill: s.fill, width: 2, points: { show: false }, value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v)) }))],
     },
     data as uPlot.AlignedData,
