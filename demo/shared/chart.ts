@@ -38,7 +38,7 @@ export function streamingChart(container: HTMLElement, options: { series: Series
       // From yMin, with room above the highest point (and at least 0..4, so small counts get whole ticks).
       scales: { x: { time: true }, y: options.yMin === undefined ? {} : { range: (_u, _min, max) => [options.yMin!, Math.max((max ?? 0) * 1.15, options.yMin! + 4)] } },
       axes: [{ ...axis }, { ...axis, size: 78, values: (_u, splits) => splits.map((v) => format(v)) }],
-      series: [{}, ...options.series.map((s) => ({ label: s.label, stroke: s.stroke, fill: s.fill, width: 2, points: { show: false }, value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v)) }))],
+      series: [{}, ...options.series.map((s) => ({ label: s.label, stroke: s.stroke, fill: s.fill, width: 2, points: { show: false }, value: (_u: uPlot, v: number | null | undefined) => (v == null ? '–' : format(v)) }))],
     },
     data as uPlot.AlignedData,
     container,
