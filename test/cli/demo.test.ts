@@ -24,7 +24,7 @@ test('tether demo: serves the landing page and every page, takes realtime client
   const child = spawn(process.execPath, [CLI, 'demo'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORT: '0', HOST: '127.0.0.1' } });
   let client: RealtimeClient | undefined;
   try {
-    const [, url] = await within(waitForLine(child, /running at (http:\/\/127\.0\.0\.1:\d+\/)/), 15_000, 'demo start');
+    const [, url] = await within(waitForLine(child, /running at (http:\/\/127\.0\.0\.1:\d+\/)/), 30_000, 'demo start');
     const landing = await fetch(url!);
     assert.equal(landing.status, 200);
     const html = await landing.text();
@@ -43,15 +43,15 @@ test('tether demo: serves the landing page and every page, takes realtime client
     client = new RealtimeClient(`${url!.replace('http://', 'ws://')}rt`, { token: { name: 'cli test' }, reconnect: false });
     const sub = client.subscribe('demo:clients');
     // The topic keeps its latest count, possibly from before this client connected (0): wait for one that counts it.
-    await within(new Promise<void>((resolve) => sub.on('message', (m) => void ((m as { clients: number }).clients >= 1 && resolve()))), 10_000, 'a client count that includes this client');
+    await within(new Promise<void>((resolve) => sub.on('message', (m) => void ((m as { clients: number }).clients >= 1 && resolve()))), 20_000, 'a client count that includes this client');
 
     const closed = new Promise<StateChange>((resolve) => client!.onState((s) => s.state === 'closed' && resolve(s)));
     child.kill('SIGINT');
-    const s = await within(closed, 10_000, 'drain close');
+    const s = await within(closed, 20_000, 'drain close');
     assert.equal(s.code, 1012);
     const delay = Number(/^retry after (\d+) ms$/.exec(s.reason ?? '')?.[1]);
     assert.ok(delay >= 500 && delay <= 3000, `delay hint ${s.reason}`);
-    assert.equal(await within(new Promise((resolve) => child.once('exit', resolve)), 10_000, 'demo exit'), 0);
+    assert.equal(await within(new Promise((resolve) => child.once('exit', resolve)), 20_000, 'demo exit'), 0);
   } finally {
     client?.close();
     if (child.exitCode === null) child.kill('SIGKILL');
