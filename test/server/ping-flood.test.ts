@@ -146,12 +146,13 @@ test('reading pauses while the peer does not drain, and resumes on drain', async
 
 test('heartbeat: a peer held back for backpressure stays while it takes our bytes, and is dropped once it stops', async () => {
   const { server, peer, ws, seen } = await setup({ maxBackpressure: 256 * KiB, backpressurePolicy: 'drop', heartbeatInterval: 300 });
+  let reading = false;
   try {
     // 64 MiB for a client that reads about 1 MiB every 20 ms: seconds on hold. The kernel's
     // buffers hide the progress in bursts of a few MB: intervals are longer than that.
     assert.notEqual(ws.send(Buffer.alloc(64 * MiB)), SendStatus.Dropped);
     await peer.send(PING);
-    let reading = true;
+    reading = true;
     let got = 0;
     peer.socket.on('data', (c: Buffer) => {
       got += c.length;
@@ -175,6 +176,8 @@ test('heartbeat: a peer held back for backpressure stays while it takes our byte
     peer.socket.pause();
     await until(() => seen.closes.length === 1, 5000, 'dropped once it stopped reading');
   } finally {
+    // A failed assertion above must not leave the reading loop running (the file would never end).
+    reading = false;
     peer.destroy();
     await server.close({ timeout: 100 });
   }
