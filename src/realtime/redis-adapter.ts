@@ -82,19 +82,38 @@ class RedisLink implements AdapterLink {
     this.ready.catch(() => {});
   }
 
+  /**
+   * Opens the command and subscriber connections. Whatever fails (or a close() that comes
+   * meanwhile) closes what was opened, so no socket outlives the adapter.
+   */
   private async connect(): Promise<Connection> {
-    const [cmd, sub] = await Promise.all([
+    const opened = await Promise.allSettled([
       RespClient.connect({ port: this.o.port, host: this.o.host }),
       RespClient.connect({ port: this.o.port, host: this.o.host }),
     ]);
+    const clients = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const release = async (err: unknown): Promise<never> => {
+      await Promise.all(clients.map((c) => c.close()));
+      throw err;
+    };
+    const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) return release(failed.reason);
+    const [cmd, sub] = clients as [RespClient, RespClient];
     const conn = { cmd, sub };
-    // Named, so that an operator (or a test) can tell this node's connections apart in CLIENT LIST.
-    const name = `${this.o.prefix.replace(/[^\x21-\x7e]/g, '_')}node-${this.nodeId}`;
-    await Promise.all([cmd.command(['CLIENT', 'SETNAME', name]), sub.command(['CLIENT', 'SETNAME', name])]);
-    sub.onMessage = (channel, payload) => this.onMessage(channel, payload);
-    cmd.onClose = sub.onClose = () => this.lost(conn);
-    await sub.subscribe(`${this.o.prefix}all`);
-    await this.beat(cmd);
+    try {
+      if (this.closed) throw new Error('redis adapter closed');
+      // Named, so that an operator (or a test) can tell this node's connections apart in CLIENT LIST.
+      const name = `${this.o.prefix.replace(/[^\x21-\x7e]/g, '_')}node-${this.nodeId}`;
+      await Promise.all([cmd.command(['CLIENT', 'SETNAME', name]), sub.command(['CLIENT', 'SETNAME', name])]);
+      sub.onMessage = (channel, payload) => this.onMessage(channel, payload);
+      cmd.onClose = sub.onClose = () => this.lost(conn);
+      await sub.subscribe(`${this.o.prefix}all`);
+      await this.beat(cmd);
+      if (this.closed) throw new Error('redis adapter closed');
+    } catch (err) {
+      cmd.onClose = sub.onClose = null;
+      return release(err);
+    }
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => void this.beat(cmd).catch(() => {}), Math.floor(this.o.nodeTtl / 3));
     this.heartbeat.unref?.();
@@ -337,8 +356,9 @@ class RedisLink implements AdapterLink {
     if (this.closed) return;
     this.closed = true;
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
-    const conn = this.current;
-    if (conn === null) return; // Not connected: the node key expires by itself.
+    // Still connecting (or reconnecting): connect() sees `closed` and closes what it opened.
+    const conn = this.current ?? (await this.ready.then((c) => c, () => null));
+    if (conn === null) return;
     try {
       for (const [topic, local] of [...this.members]) for (const id of [...local.keys()]) await this.presenceLeave(topic, id);
       await conn.cmd.command(['DEL', this.nodeKey(this.nodeId)]);

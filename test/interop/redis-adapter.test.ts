@@ -22,6 +22,15 @@ async function eventually(check: () => boolean, ms: number, what: string): Promi
   }
 }
 
+/** A loopback port nobody listens on (it was free a moment ago). */
+async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
 /** A TCP load balancer on 127.0.0.1: each new connection goes to the port pick() names. */
 async function balancer(pick: () => number): Promise<{ port: number; cutAll(): void; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
@@ -419,6 +428,42 @@ describe('Redis adapter', () => {
     const r = await rt.history('quiet', { epoch: epoch!, offset: 0 });
     assert.equal(r.epoch, epoch);
     assert.equal(r.recovered, true);
+  });
+
+  test('close() releases every Redis connection, even right after construction: the process exits by itself (issue 12, broken 3)', T, async () => {
+    const entry = fileURLToPath(new URL('../../src/realtime/index.js', import.meta.url));
+    // Closed at once (still connecting), once connected, and with nobody listening on the port.
+    const script = `
+      import { RealtimeServer, RedisAdapter } from ${JSON.stringify(entry)};
+      const adapter = (port) => new RedisAdapter({ port, prefix: ${JSON.stringify(prefix)} });
+      const early = new RealtimeServer({ adapter: adapter(${redis.port}) });
+      await early.close();
+      const later = new RealtimeServer({ adapter: adapter(${redis.port}) });
+      await later.listen(0, '127.0.0.1');
+      await later.presence('warm-up');
+      await later.close();
+      const nowhere = new RealtimeServer({ adapter: adapter(${await unusedPort()}) });
+      await nowhere.close();
+      console.log('closed');
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    closers.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    });
+    const code = await within(exited, 15_000, 'the process to exit after close() (something it opened is still open)');
+    assert.equal(code, 0);
+    assert.equal(out.trim(), 'closed');
+    // Redis saw every connection of these nodes go.
+    const admin = await RespClient.connect({ port: redis.port });
+    closers.push(() => admin.close());
+    const list = String(await admin.command(['CLIENT', 'LIST']));
+    assert.ok(!list.includes(`name=${prefix}node-`), `connections left:\n${list}`);
   });
 
   test('bad options throw a TypeError naming them', () => {
