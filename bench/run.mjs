@@ -34,8 +34,20 @@ if (!existsSync(loadgen) || statSync(loadgen).mtimeMs < statSync(`${root}bench/l
 }
 if (!existsSync(`${root}dist/src/index.js`)) throw new Error('build first: npm run build');
 
+// The peers (ws, uWebSockets.js, Bun, socket.io) are the benchmark's own dependencies
+// (bench/package.json), installed here on first use and again when their list changes, so
+// that the project's install does not fetch them.
+const peersDir = `${root}bench/`;
+const peersInstalled = `${peersDir}node_modules/.package-lock.json`;
+if (!existsSync(peersInstalled) || statSync(peersInstalled).mtimeMs < statSync(`${peersDir}package-lock.json`).mtimeMs) {
+  console.error('bench: installing the peers (bench/package.json) with npm ci, once');
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: peersDir, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('could not install the benchmark peers (npm ci in bench/)');
+}
+
 const node = process.execPath;
-const bun = `${root}node_modules/.bin/bun`;
+const bun = `${peersDir}node_modules/.bin/bun`;
 const PEERS = {
   tether: { cmd: [node, 'bench/servers/tether.mjs'] },
   'ws+addons': { cmd: [node, 'bench/servers/ws.mjs'] },
