@@ -14,9 +14,9 @@ WebSocket.createWebSocketStream = createWebSocketStream;
 
 export default WebSocket;
 export { WebSocket, WebSocketServer, WebSocketServer as Server, createWebSocketStream };
-export type { SendOptions } from './websocket.js';
+export type { SendOptions, WebSocketEvents } from './websocket.js';
 export type { ClientOptions } from './client-request.js';
-export type { ServerOptions, VerifyClientInfo, VerifyClientCallbackSync, VerifyClientCallbackAsync } from './websocket-server.js';
+export type { ServerOptions, WebSocketServerEvents, VerifyClientInfo, VerifyClientCallbackSync, VerifyClientCallbackAsync } from './websocket-server.js';
 export type { WsDeflateOptions as PerMessageDeflateOptions } from './deflate-options.js';
 export type { BinaryType } from './binary.js';
 export { Event, MessageEvent, CloseEvent, ErrorEvent } from './event-target.js';

@@ -55,6 +55,30 @@ export interface ServerOptions {
 type Options = Required<Pick<ServerOptions, 'allowSynchronousEvents' | 'autoPong' | 'maxPayload' | 'skipUTF8Validation' | 'clientTracking' | 'closeTimeout' | 'noServer'>> &
   ServerOptions & { WebSocket: typeof WebSocket };
 
+/** The events of a WebSocketServer and their arguments, as @types/ws types them. */
+export interface WebSocketServerEvents {
+  connection: [socket: WebSocket, request: IncomingMessage];
+  error: [error: Error];
+  headers: [headers: string[], request: IncomingMessage];
+  close: [];
+  listening: [];
+  wsClientError: [error: Error, socket: Duplex, request: IncomingMessage];
+}
+
+type ServerListener<K extends keyof WebSocketServerEvents> = (this: WebSocketServer, ...args: WebSocketServerEvents[K]) => void;
+
+// Typed listeners (the class inherits EventEmitter's untyped ones, kept as the last overload).
+export interface WebSocketServer {
+  on<K extends keyof WebSocketServerEvents>(event: K, listener: ServerListener<K>): this;
+  on(event: string | symbol, listener: (this: WebSocketServer, ...args: any[]) => void): this;
+  once<K extends keyof WebSocketServerEvents>(event: K, listener: ServerListener<K>): this;
+  once(event: string | symbol, listener: (this: WebSocketServer, ...args: any[]) => void): this;
+  off<K extends keyof WebSocketServerEvents>(event: K, listener: ServerListener<K>): this;
+  off(event: string | symbol, listener: (this: WebSocketServer, ...args: any[]) => void): this;
+  addListener<K extends keyof WebSocketServerEvents>(event: K, listener: ServerListener<K>): this;
+  addListener(event: string | symbol, listener: (this: WebSocketServer, ...args: any[]) => void): this;
+}
+
 const KEY = /^[+/0-9A-Za-z]{22}==$/;
 const RUNNING = 0;
 const CLOSING = 1;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import type { ClientRequest } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { isValidWireCloseCode, ReadyState } from '../protocol/index.js';
 import { BINARY_TYPES, EMPTY, isBlob, shapeBinary, toBuffer, type BinaryType } from './binary.js';
 import { connect, type ClientOptions } from './client-request.js';
@@ -345,6 +345,35 @@ export class WebSocket extends EventEmitter implements LinkOwner {
     while (queue.length > 0 && this._blobQueue === null) queue.shift()!();
     if (queue.length > 0) this._blobQueue!.push(...queue);
   }
+}
+
+/** The events of a WebSocket and their arguments, as @types/ws types them. */
+export interface WebSocketEvents {
+  open: [];
+  message: [data: WebSocket.RawData, isBinary: boolean];
+  close: [code: number, reason: Buffer];
+  error: [err: Error];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+  upgrade: [response: IncomingMessage];
+  'unexpected-response': [request: ClientRequest, response: IncomingMessage];
+  redirect: [url: string, request: ClientRequest];
+}
+
+type Listener<T, K extends keyof T> = (this: WebSocket, ...args: T[K] & unknown[]) => void;
+
+// Typed listeners (the class inherits EventEmitter's untyped ones, kept as the last overload).
+export interface WebSocket {
+  on<K extends keyof WebSocketEvents>(event: K, listener: Listener<WebSocketEvents, K>): this;
+  on(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
+  once<K extends keyof WebSocketEvents>(event: K, listener: Listener<WebSocketEvents, K>): this;
+  once(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
+  off<K extends keyof WebSocketEvents>(event: K, listener: Listener<WebSocketEvents, K>): this;
+  off(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
+  addListener<K extends keyof WebSocketEvents>(event: K, listener: Listener<WebSocketEvents, K>): this;
+  addListener(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
+  removeListener<K extends keyof WebSocketEvents>(event: K, listener: Listener<WebSocketEvents, K>): this;
+  removeListener(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
 }
 
 /** Type names @types/ws has under WebSocket (WebSocket.RawData, WebSocket.ServerOptions, ...). */

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -33,7 +34,11 @@ test("import 'tether-ws/ws': named exports and the default export with ws's alia
   assert.equal(m.default.createWebSocketStream, m.createWebSocketStream);
 });
 
-test('type declarations serve CommonJS (import = require) and ES module users', () => {
+test('type declarations serve CommonJS (import = require) and ES module users, and the README example compiles', () => {
+  const readme = readFileSync(`${root}README.md`, 'utf8');
+  const section = readme.slice(readme.indexOf('## Migrating from ws'));
+  const snippet = section.slice(section.indexOf('```ts\n') + 6, section.indexOf('```\n', section.indexOf('```ts\n') + 6));
+  assert.equal(snippet, readFileSync(`${root}test/fixtures/ws-types/readme-snippet.mts`, 'utf8'), 'the README example is the checked fixture');
   const tsc = `${root}node_modules/typescript/bin/tsc`;
   const r = spawnSync(process.execPath, [tsc, '-p', `${root}test/fixtures/ws-types/tsconfig.json`], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stdout + r.stderr);
