@@ -120,7 +120,8 @@ export class WebSocket extends EventEmitter implements LinkOwner {
     }
     if (typeof data === 'number') data = data.toString();
     if (this.readyState !== ReadyState.OPEN) return this.sendAfterClose(data, cb);
-    if (this._blobQueue !== null || isBlob(data)) return this.sendBlob(data, options, cb);
+    // Buffers and strings (nearly every send) skip the Blob check.
+    if (this._blobQueue !== null || (typeof data === 'object' && !(data instanceof Uint8Array) && isBlob(data))) return this.sendBlob(data, options, cb);
     const link = this._link!;
     const binary = options?.binary ?? typeof data !== 'string';
     const compress = options?.compress !== false;
@@ -243,15 +244,20 @@ export class WebSocket extends EventEmitter implements LinkOwner {
 
   /** @internal */
   linkMessage(data: Buffer, isBinary: boolean): void {
-    this.dispatch('message', isBinary ? shapeBinary(data, this._binaryType) : data, isBinary);
+    const payload = isBinary && this._binaryType !== 'nodebuffer' ? shapeBinary(data, this._binaryType) : data;
+    // The common case without the argument array of dispatch().
+    if (this._synchronous && this._deferred === null) this.emit('message', payload, isBinary);
+    else this.dispatch('message', payload, isBinary);
   }
   /** @internal */
   linkPing(payload: Buffer): void {
-    this.dispatch('ping', payload);
+    if (this._synchronous && this._deferred === null) this.emit('ping', payload);
+    else this.dispatch('ping', payload);
   }
   /** @internal */
   linkPong(payload: Buffer): void {
-    this.dispatch('pong', payload);
+    if (this._synchronous && this._deferred === null) this.emit('pong', payload);
+    else this.dispatch('pong', payload);
   }
   /** @internal The peer broke the protocol; the engine sent a close frame with `code`. */
   linkError(code: number, reason: string): void {
