@@ -259,6 +259,7 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
       if (deflate.ownsContext) this.deflateContexts++;
     }
     this.clients.add(ws);
+    this.counters.connectionsOpened++;
     this.liveness.start();
     socket.resume();
     return ws;

@@ -48,6 +48,8 @@ test('adopt: the connection works like an accepted one (handlers, clients, data)
   assert.equal(String(echo), 'hi');
   assert.deepEqual(seen, ['/room:hi']);
   assert.equal(s.core.clients.size, 1);
+  assert.equal(s.core.stats().connections, 1);
+  assert.equal(s.core.stats().connectionsOpened, 1);
   assert.equal(opened, 0);
   client.close();
   await wsClosed(client);
