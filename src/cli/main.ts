@@ -7,7 +7,7 @@ import { demoCommand } from './demo.js';
 const MAIN_HELP = `tether — a fast, strict WebSocket toolkit
 
 Usage:
-  tether serve [--port N] [--host H] (--echo | --realtime) [--deflate]
+  tether serve [--port N] [--host H] (--echo | --realtime [--conformance]) [--deflate]
                                                  run a WebSocket server or a realtime hub
   tether connect <url> [--header K:V] [--protocol P] [--deflate]
                                                  an interactive client

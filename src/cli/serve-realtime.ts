@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readBrowserBundle, RealtimeServer } from '../realtime/index.js';
+import { addConformanceHandlers, conformanceOptions } from './conformance-hub.js';
 
 /**
  * `tether serve --realtime`: a development hub. Anonymous sessions may subscribe and publish
@@ -8,16 +9,17 @@ import { readBrowserBundle, RealtimeServer } from '../realtime/index.js';
  * /tether-realtime.js next to the WebSocket endpoint, so a page can
  * `import { RealtimeClient } from 'http://host:port/tether-realtime.js'`.
  */
-export async function serveRealtime(port: number, host: string, maxPayload: number | undefined, deflate: boolean): Promise<{ url: string; close(): Promise<void> }> {
+export async function serveRealtime(port: number, host: string, maxPayload: number | undefined, deflate: boolean, conformance = false): Promise<{ url: string; close(): Promise<void> }> {
   const bundle = readBrowserBundle();
   const rt = new RealtimeServer({
-    authorize: { publish: () => true },
-    topics: () => ({ presence: true }),
+    // The conformance hub follows the rules the protocol test vectors expect (docs/protocol.md §10).
+    ...(conformance ? conformanceOptions() : { authorize: { publish: () => true }, topics: () => ({ presence: true }) }),
     websocket: { perMessageDeflate: deflate, ...(maxPayload === undefined ? {} : { maxPayload }) },
     onError: (err) => process.stderr.write(`tether: ${(err as Error)?.message ?? String(err)}\n`),
   });
+  if (conformance) addConformanceHandlers(rt);
   // A request any client can use to check the round trip.
-  rt.handle('echo', (data) => data);
+  else rt.handle('echo', (data) => data);
   const http = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/tether-realtime.js') {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'content-length': bundle.length, 'access-control-allow-origin': '*' });

@@ -3,7 +3,7 @@ import { SendStatus, WebSocketServer } from '../server/index.js';
 import { parseFlags, UsageError } from './args.js';
 import { serveRealtime } from './serve-realtime.js';
 
-export const SERVE_HELP = `Usage: tether serve [--port N] [--host H] (--echo | --realtime) [--deflate]
+export const SERVE_HELP = `Usage: tether serve [--port N] [--host H] (--echo | --realtime [--conformance]) [--deflate]
 
 Runs a WebSocket server and prints the URL it listens on.
 
@@ -11,8 +11,11 @@ Runs a WebSocket server and prints the URL it listens on.
   --host H       address to bind (default 127.0.0.1)
   --echo         send every message back with the same type
   --realtime     a realtime hub (tether.v1): anonymous sessions may subscribe and
-                 publish to any topic (with presence); the browser client is served
+                 publish to any topic (with presence), within the default rate limit
+                 (1000 messages per second per session); the browser client is served
                  at /tether-realtime.js; drains with 1012 on Ctrl-C
+  --conformance  with --realtime: the rules the protocol test vectors expect
+                 (docs/protocol.md, section 10) instead of the open hub's
   --deflate      accept permessage-deflate (RFC 7692) compression
   --max-payload N  largest message accepted, in bytes (default 64 MiB; 1 MiB with --realtime)
   -h, --help     this help
@@ -31,6 +34,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     host: { type: 'string' },
     echo: { type: 'boolean' },
     realtime: { type: 'boolean' },
+    conformance: { type: 'boolean' },
     deflate: { type: 'boolean' },
     'max-payload': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -42,13 +46,14 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (!values.echo && !values.realtime) throw new UsageError('serve needs a behaviour: --echo or --realtime');
   if (values.echo && values.realtime) throw new UsageError('choose one of --echo and --realtime');
+  if (values.conformance && !values.realtime) throw new UsageError('--conformance goes with --realtime');
   const port = parsePort(values.port as string | undefined);
   const host = (values.host as string | undefined) ?? '127.0.0.1';
   const maxPayloadFlag = values['max-payload'] as string | undefined;
   if (maxPayloadFlag !== undefined && !/^\d+$/.test(maxPayloadFlag)) throw new UsageError('--max-payload must be a positive integer');
   const maxPayload = maxPayloadFlag === undefined ? DEFAULT_MAX_PAYLOAD : Number(maxPayloadFlag);
   if (values.realtime) {
-    const hub = await serveRealtime(port, host, maxPayloadFlag === undefined ? undefined : maxPayload, values.deflate === true);
+    const hub = await serveRealtime(port, host, maxPayloadFlag === undefined ? undefined : maxPayload, values.deflate === true, values.conformance === true);
     process.stdout.write(`tether: realtime hub listening on ${hub.url} (client at ${hub.url.replace('ws://', 'http://')}tether-realtime.js)\n`);
     const stopHub = () => {
       process.stdout.write('tether: draining\n');

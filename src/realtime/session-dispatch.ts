@@ -1,5 +1,5 @@
 import { CloseCode } from '../protocol/index.js';
-import { CodecError } from './codec.js';
+import { CodecError, jsonCodec } from './codec.js';
 import type { RealtimeServer } from './realtime-server.js';
 import { RealtimeError, settleRequest } from './realtime-error.js';
 import type { AuthResult } from './realtime-options.js';
@@ -30,6 +30,10 @@ export function admit(s: Session<any>, data: string | Buffer): boolean {
 
 /** Reads one incoming message of a session and acts on it. */
 export function dispatch(server: RealtimeServer<any>, s: Session<any>, data: string | Buffer): void {
+  // tether.v1.json travels in text frames, tether.v1.msgpack in binary ones: nothing to guess.
+  if ((typeof data === 'string') !== (s.codec === jsonCodec)) {
+    return s.close(CloseCode.UnsupportedData, `${s.codec.subprotocol} takes ${s.codec === jsonCodec ? 'text' : 'binary'} frames only`);
+  }
   let m: unknown;
   try {
     m = s.codec.decode(data);
@@ -58,7 +62,7 @@ export function dispatch(server: RealtimeServer<any>, s: Session<any>, data: str
       const handler = server.events.get(event);
       if (handler === undefined) return;
       try {
-        handler(payload, s);
+        handler(payload ?? null, s);
       } catch (err) {
         server.reportError(err, s);
       }
@@ -69,11 +73,11 @@ export function dispatch(server: RealtimeServer<any>, s: Session<any>, data: str
       if (!isId(id) || !isName(method)) return bad(s, 'request: bad id or method');
       const handler = server.methods.get(method);
       if (handler === undefined) return s.sendError(id, ErrorCode.NotFound, `no method ${method}`);
-      return answer(server, s, id, () => handler(payload, s));
+      return answer(server, s, id, () => handler(payload ?? null, s));
     }
     case Msg.Reply: {
       if (!isId(m[1])) return bad(s, 'reply: bad id');
-      s.sent?.resolve(m[1], m[2]);
+      s.sent?.resolve(m[1], m[2] ?? null);
       return;
     }
     case Msg.Error: {
@@ -110,6 +114,7 @@ export function dispatch(server: RealtimeServer<any>, s: Session<any>, data: str
       if (!isId(id) || !isTopic(topic) || (opts !== undefined && opts !== null && !isRecord(opts))) return bad(s, 'publish: bad id, topic or options');
       const o = (opts ?? {}) as Record<string, unknown>;
       if (o.key !== undefined && o.key !== null && typeof o.key !== 'string') return bad(s, 'publish: key must be a string');
+      if (o.exceptSelf !== undefined && o.exceptSelf !== null && typeof o.exceptSelf !== 'boolean') return bad(s, 'publish: exceptSelf must be a boolean');
       const idem = o.idempotencyKey;
       if (idem !== undefined && idem !== null && !isIdempotencyKey(idem)) return bad(s, 'publish: idempotencyKey must be a string of 1 to 64 characters without control characters');
       answer(server, s, id, async () => {
@@ -117,7 +122,7 @@ export function dispatch(server: RealtimeServer<any>, s: Session<any>, data: str
         if (allow === undefined) throw new RealtimeError(ErrorCode.Forbidden, 'clients may not publish on this server');
         if (!(await allow(s, topic))) throw new RealtimeError(ErrorCode.Forbidden, `not allowed to publish to ${topic}`);
         const key = typeof o.key === 'string' ? o.key : undefined;
-        const r = await server.publish(topic, payload, { key, except: o.exceptSelf === true ? s : undefined, idempotencyKey: typeof idem === 'string' ? idem : undefined });
+        const r = await server.publish(topic, payload ?? null, { key, except: o.exceptSelf === true ? s : undefined, idempotencyKey: typeof idem === 'string' ? idem : undefined });
         return r.duplicate ? { offset: r.offset, duplicate: true } : { offset: r.offset };
       });
       return;
@@ -138,7 +143,7 @@ export function dispatch(server: RealtimeServer<any>, s: Session<any>, data: str
       const [, id, token] = m;
       if (!isId(id)) return bad(s, 'refresh: bad id');
       answer(server, s, id, async () => {
-        const auth = await authenticate(server, s, token, true);
+        const auth = await authenticate(server, s, token ?? null, true);
         if (typeof auth === 'string') throw new RealtimeError(ErrorCode.Unauthorized, auth === 'unauthorized' ? 'token refused' : auth);
         apply(server, s, auth, true);
         return { expiresAt: s.expiresAt ?? null };
@@ -211,7 +216,7 @@ function apply(server: RealtimeServer<any>, s: Session<any>, auth: AuthResult, r
 
 async function connect(server: RealtimeServer<any>, s: Session<any>, m: unknown[]): Promise<void> {
   s.connecting = true;
-  const auth = await authenticate(server, s, m[1], false);
+  const auth = await authenticate(server, s, m[1] ?? null, false);
   if (!s.open) return;
   // The close reason carries the refusal (at most 123 bytes of UTF-8).
   if (typeof auth === 'string') {

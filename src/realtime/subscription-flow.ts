@@ -67,7 +67,7 @@ export class SubscriptionFlow {
         if (existing === undefined) await server.link.presenceJoin(topic, { sessionId: s.id, info: sub.info });
         members = (await server.link.presence(topic)).map((m) => [m.sessionId, m.info ?? null]);
       }
-      const reply: Record<string, unknown> = { epoch: history.epoch, offset: history.offset, recovered: history.recovered, from: replayFrom(history) };
+      const reply: Record<string, unknown> = { epoch: history.epoch, offset: history.offset, recovered: history.recovered, from: replayFrom(history), mode: sub.policy.mode };
       if (members !== undefined) reply.members = members;
       if (id !== 0) s.send([Msg.Reply, id, reply]);
       else s.send([Msg.Subscribed, topic, reply]);

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RealtimeClient, type StateChange } from '../../src/realtime/index.js';
 import { within } from '../helpers.js';
+import { playVector, type VectorFile } from '../realtime/vector-runner.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', new URL('../', import.meta.url)));
 
@@ -57,4 +59,25 @@ test('tether serve --realtime: serves the browser client, relays publications an
     for (const c of clients) c.close();
     if (child.exitCode === null) child.kill('SIGKILL');
   }
+});
+
+test('tether serve --realtime --conformance: the server the protocol test vectors expect (every vector, JSON)', { timeout: 60_000 }, async () => {
+  const child = spawn(process.execPath, [CLI, 'serve', '--realtime', '--conformance', '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const [, url] = await within(waitForLine(child, /listening on (ws:\/\/127\.0\.0\.1:\d+\/)/), 10_000, 'hub start');
+    const file = JSON.parse(readFileSync(new URL('../../../docs/protocol-vectors.json', import.meta.url), 'utf8')) as VectorFile;
+    let run = 0;
+    for (const v of file.vectors) if ((v.codecs ?? ['json']).includes('json')) await playVector(v, 'json', url!, `cli${++run}`);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('tether serve: --conformance without --realtime is a usage error', async () => {
+  const child = spawn(process.execPath, [CLI, 'serve', '--echo', '--conformance'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => void (err += d.toString()));
+  const code = await within(new Promise((resolve) => child.once('exit', resolve)), 10_000, 'exit');
+  assert.equal(code, 2);
+  assert.match(err, /--conformance goes with --realtime/);
 });

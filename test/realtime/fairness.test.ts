@@ -87,4 +87,13 @@ describe('fair processing across sessions', () => {
     // Closed at the 101st refusal in a row (a message accepted as the bucket refills starts the count again).
     assert.ok(refused >= 100, `${refused} refused`);
   });
+
+  test('a refused message that has an id is answered rate_limited with that id (every request type), others with id 0', T, async () => {
+    const { url } = await h.server({ rateLimit: { messages: 1, burst: 1 }, authorize: { publish: () => true } });
+    const c = await h.session(url); // Connect used the only token.
+    const requests: unknown[][] = [[2, 1, 't', {}], [3, 2, 't'], [4, 3, 't', 1, {}], [6, 4, 'm', null], [11, 5, null], [15, 6, 't'], [5, 'e', null], [9, 7]];
+    for (const m of requests) c.send(m);
+    const answers = await c.take(requests.length);
+    assert.deepStrictEqual(answers.map((m) => [m[0], m[1], m[2]]), [1, 2, 3, 4, 5, 6, 0, 0].map((id) => [8, id, 'rate_limited']));
+  });
 });

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryAdapter, type SubscribeResult } from '../../src/realtime/index.js';
+import { MemoryAdapter, Subscription, type SubscribeResult } from '../../src/realtime/index.js';
 import { eventually, Harness, once, record, sessionOf, waitState, within } from './realtime-harness.js';
 
 const T = { timeout: 10_000 };
@@ -45,7 +45,7 @@ describe('recovery rules on the wire', () => {
     const b = await h.session(url);
     b.send([2, 1, 'quiet', { since: [first.epoch, 0] }]);
     const again = (await b.next())[2] as Reply;
-    assert.deepStrictEqual(again, { epoch: first.epoch, offset: 0, recovered: true, from: 0 });
+    assert.deepStrictEqual(again, { epoch: first.epoch, offset: 0, recovered: true, from: 0, mode: 'reliable' });
     // Once unused for longer than its TTL (history TTL or idempotency window, the longer), it is forgotten.
     b.close();
     await eventually(() => rt.sessions.size === 0 && !adapter.topics.get('quiet')?.listeners.size, 2000, 'the last subscriber left');
@@ -149,5 +149,18 @@ describe('recovery rules in the client', () => {
     await rt.publish('t', 'new 5');
     await rec.wait(6);
     assert.deepStrictEqual(rec.offsets, [1, 1, 2, 3, 4, 5]);
+  });
+
+  test('a Skip on a conflated topic only moves the highest offset (no resync); on a reliable topic a gap still asks for one', () => {
+    const owner = { sendSubscribe: () => {}, sendUnsubscribe: async () => {}, queryPresence: async () => [] };
+    const conflated = new Subscription('c', undefined, owner);
+    conflated.subscribed({ epoch: 'e', offset: 0, recovered: false, from: 0, mode: 'conflated' }, false);
+    assert.equal(conflated.mode, 'conflated');
+    assert.equal(conflated.receive(6, undefined, undefined, true), false, 'no resync for a conflated topic');
+    assert.equal(conflated.offset, 6);
+    const reliable = new Subscription('r', undefined, owner);
+    reliable.subscribed({ epoch: 'e', offset: 0, recovered: false, from: 0, mode: 'reliable' }, false);
+    assert.equal(reliable.receive(6, undefined, undefined, true), true, 'a gap on a reliable topic');
+    assert.equal(reliable.offset, 0);
   });
 });

@@ -45,6 +45,8 @@ export class Subscription {
   epoch: string | undefined = undefined;
   /** The last offset received (reliable: delivered in sequence; conflated: highest seen). */
   offset = 0;
+  /** The topic's delivery mode, as the server announced it (undefined before the first reply). */
+  mode: 'reliable' | 'conflated' | undefined = undefined;
   /** Presence members by session id, when the topic has presence. */
   readonly members = new Map<string, unknown>();
   /** @internal request id of the subscribe in flight (0: none). */ pendingId = 0;
@@ -123,6 +125,7 @@ export class Subscription {
       this.offset = Math.max(this.offset, from);
     }
     this.epoch = epoch;
+    if (reply.mode === 'reliable' || reply.mode === 'conflated') this.mode = reply.mode;
     this.resyncing = false;
     if (this.state === 'subscribing') this.state = 'subscribed';
     if (Array.isArray(reply.members)) {
@@ -153,6 +156,11 @@ export class Subscription {
    */
   receive(offset: number, data: unknown, key: string | undefined, skip: boolean): boolean {
     if (this.state === 'unsubscribed' || this.pendingId !== 0 && !this.resyncing) return false;
+    if (key === undefined && skip && this.mode === 'conflated') {
+      // A conflated topic's offsets have gaps by design: a Skip only moves the highest offset.
+      if (offset > this.offset) this.offset = offset;
+      return false;
+    }
     if (key !== undefined) {
       if (offset > this.offset) this.offset = offset;
       const seen = this.keyOffsets.get(key);
