@@ -21,6 +21,19 @@
  * within the window in this epoch (then nothing is published).
  */
 export const PUBLISH_SCRIPT = `
+-- Sets hash[member] = value and index[member] = score, keeping the max members of highest
+-- score (the others leave both), both keys expiring after ttl ms.
+local function keep(hash, index, member, value, score, max, ttl)
+  redis.call('HSET', hash, member, value)
+  redis.call('ZADD', index, score, member)
+  local extra = redis.call('ZCARD', index) - max
+  if extra > 0 then
+    local gone = redis.call('ZPOPMIN', index, extra)
+    for i = 1, #gone, 2 do redis.call('HDEL', hash, gone[i]) end
+  end
+  redis.call('PEXPIRE', hash, ttl)
+  redis.call('PEXPIRE', index, ttl)
+end
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
   epoch = ARGV[8]
@@ -45,27 +58,11 @@ if size > 0 then
     redis.call('XADD', KEYS[2], 'MAXLEN', size, offset .. '-1', 't', ARGV[5], 'm', ARGV[6])
     redis.call('PEXPIRE', KEYS[2], ARGV[4])
   else
-    redis.call('HSET', KEYS[3], ARGV[7], offset .. ' ' .. ARGV[5] .. '\\n' .. ARGV[6])
-    redis.call('ZADD', KEYS[4], offset, ARGV[7])
-    local extra = redis.call('ZCARD', KEYS[4]) - size
-    if extra > 0 then
-      local gone = redis.call('ZPOPMIN', KEYS[4], extra)
-      for i = 1, #gone, 2 do redis.call('HDEL', KEYS[3], gone[i]) end
-    end
-    redis.call('PEXPIRE', KEYS[3], ARGV[4])
-    redis.call('PEXPIRE', KEYS[4], ARGV[4])
+    keep(KEYS[3], KEYS[4], ARGV[7], offset .. ' ' .. ARGV[5] .. '\\n' .. ARGV[6], offset, size, ARGV[4])
   end
 end
 if idem ~= '' then
-  redis.call('HSET', KEYS[5], idem, offset .. ' ' .. epoch)
-  redis.call('ZADD', KEYS[6], ARGV[5], idem)
-  local extra = redis.call('ZCARD', KEYS[6]) - tonumber(ARGV[12])
-  if extra > 0 then
-    local gone = redis.call('ZPOPMIN', KEYS[6], extra)
-    for i = 1, #gone, 2 do redis.call('HDEL', KEYS[5], gone[i]) end
-  end
-  redis.call('PEXPIRE', KEYS[5], ARGV[11])
-  redis.call('PEXPIRE', KEYS[6], ARGV[11])
+  keep(KEYS[5], KEYS[6], idem, offset .. ' ' .. epoch, ARGV[5], tonumber(ARGV[12]), ARGV[11])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[9])
 redis.call('PUBLISH', ARGV[1], offset .. ' ' .. epoch .. ' ' .. ARGV[5] .. '\\n' .. ARGV[6])
