@@ -251,25 +251,26 @@ async function conflatedChaos(t: TestContext, codec: 'json' | 'msgpack'): Promis
   }
   await within(Promise.all(subs.map((s) => s.sub.ready)), 15_000, `${CONFLATED_SUBSCRIBERS} subscriptions ready (${tag})`);
 
-  // Pause the slow clients for 50..300 ms at a time, then let them read for a while.
+  // Pause the slow clients for 100..600 ms at a time (long enough to fill the socket's
+  // buffers even when a loaded machine publishes slowly), then let them read for a while.
   let pausing = true;
   let congested = 0;
   const pauser = (async () => {
     while (pausing) {
       for (const ws of slowSockets) ws.pause();
-      await sleep(50 + pauseRandom() * 250);
+      await sleep(100 + pauseRandom() * 500);
       for (const ws of slowSockets) ws.resume();
       await sleep(20 + pauseRandom() * 80);
     }
   })();
-  // Count how often the server is seen holding messages back for a congested session.
-  const watcher = setInterval(() => {
+  // Count how often the server is seen holding messages back for a congested session: right
+  // after each publish, where it happens (a timer would miss short episodes under load).
+  const watch = () => {
     for (const s of rt.sessions.values()) if (s.conflated !== null) congested++;
-  }, 5);
+  };
   const stopSlowness = async () => {
     pausing = false;
     await pauser;
-    clearInterval(watcher);
     for (const ws of slowSockets) ws.resume();
   };
   cleanups.push(stopSlowness);
@@ -283,6 +284,7 @@ async function conflatedChaos(t: TestContext, codec: 'json' | 'msgpack'): Promis
     const v = (counters.get(k) ?? 0) + 1;
     counters.set(k, v);
     await rt.publish(topic, { k, v, pad }, { key: k });
+    watch();
   });
   const cuts = await cutter.stop();
   await stopSlowness();
