@@ -180,8 +180,11 @@ function answer(server: RealtimeServer<any>, s: Session<any>, id: number, run: (
     id,
     run,
     (m) => {
-      s.send(m);
-      done?.();
+      try {
+        s.send(m);
+      } finally {
+        done?.(); // Even when the answer cannot be encoded: the topic's next request must not wait for ever.
+      }
     },
     (err) => server.reportError(err, s),
   );
