@@ -32,12 +32,20 @@ export function settleRequest(id: number, run: () => unknown, send: (message: un
     const [code, message] = errorPayload(err);
     send([Msg.Error, id, code, message]);
   };
+  // A result the codec cannot encode (a BigInt in JSON, a cycle) is a failure of the handler.
+  const reply = (v: unknown): void => {
+    try {
+      send([Msg.Reply, id, v ?? null]);
+    } catch (err) {
+      fail(err);
+    }
+  };
   let result: unknown;
   try {
     result = run();
   } catch (err) {
     return fail(err);
   }
-  if (result instanceof Promise) result.then((v) => send([Msg.Reply, id, v ?? null]), fail);
-  else send([Msg.Reply, id, result ?? null]);
+  if (result instanceof Promise) result.then(reply, fail);
+  else reply(result);
 }

@@ -328,4 +328,19 @@ describe('realtime server: connections and messages', () => {
     const w = watch(late);
     assert.equal(await w.opened, false);
   });
+
+  test('a handler result the codec cannot encode is answered internal (and reported), and the session goes on', T, async () => {
+    const errors: unknown[] = [];
+    const { rt, url } = await h.server({ onError: (err) => void errors.push(err) });
+    rt.handle('big', () => 10n);
+    rt.handle('later', async () => ({ n: 10n }));
+    rt.handle('ok', () => 'fine');
+    const c = await h.session(url);
+    c.send([6, 1, 'big', null]);
+    c.send([6, 2, 'later', null]);
+    c.send([6, 3, 'ok', null]);
+    const answers = (await c.take(3)).sort((a, b) => (a[1] as number) - (b[1] as number));
+    assert.deepStrictEqual(answers, [[8, 1, 'internal', 'internal error'], [8, 2, 'internal', 'internal error'], [7, 3, 'fine']]);
+    assert.equal(errors.length, 2);
+  });
 });
