@@ -4,15 +4,15 @@ import { setDefaultWebSocket, type WebSocketConstructor } from './client/client-
 // On Node the realtime client uses tether-ws's WebSocket unless told otherwise.
 setDefaultWebSocket(WebSocket as unknown as WebSocketConstructor);
 
-export { RealtimeServer, type EventHandler, type RequestHandler } from './realtime-server.js';
-export { Session } from './session.js';
-export type { RealtimeServerStats } from './realtime-stats.js';
-export type { RealtimeServerOptions, AuthResult, AuthContext, TopicOptions } from './realtime-options.js';
-export { MemoryAdapter } from './memory-adapter.js';
-export { RedisAdapter, type RedisAdapterOptions } from './redis-adapter.js';
-export type { Adapter, AdapterLink, AdapterNode, Publication, HistoryResult, Member, TopicPolicy } from './adapter.js';
+export { RealtimeServer, type EventHandler, type RequestHandler } from './server/realtime-server.js';
+export { Session } from './server/session.js';
+export type { RealtimeServerStats } from './server/realtime-stats.js';
+export type { RealtimeServerOptions, AuthResult, AuthContext, TopicOptions } from './server/realtime-options.js';
+export { MemoryAdapter } from './adapters/memory-adapter.js';
+export { RedisAdapter, type RedisAdapterOptions } from './adapters/redis-adapter.js';
+export type { Adapter, AdapterLink, AdapterNode, Publication, HistoryResult, Member, TopicPolicy } from './adapters/adapter.js';
 export * from './client/index.js';
-export { Msg } from './wire-protocol.js';
-export { encodeMsgpack, decodeMsgpack, MsgpackError, MAX_DEPTH } from './msgpack.js';
+export { Msg } from './wire/wire-protocol.js';
+export { encodeMsgpack, decodeMsgpack, MsgpackError, MAX_DEPTH } from './wire/msgpack.js';
 export { browserBundlePath, readBrowserBundle } from './browser-bundle.js';
-export { jsonCodec, msgpackCodec, codecs, codecForSubprotocol, CodecError, BINARY_KEY, type Codec } from './codec.js';
+export { jsonCodec, msgpackCodec, codecs, codecForSubprotocol, CodecError, BINARY_KEY, type Codec } from './wire/codec.js';

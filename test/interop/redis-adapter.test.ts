@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { RealtimeClient, RealtimeServer, RedisAdapter, type RealtimeClientOptions, type RealtimeServerOptions } from '../../src/realtime/index.js';
-import { RespClient } from '../../src/realtime/resp-client.js';
+import { RespClient } from '../../src/realtime/adapters/resp-client.js';
 import { within } from '../helpers.js';
 import { startRedis } from './redis-fixture.js';
 

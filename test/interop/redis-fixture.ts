@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RespClient } from '../../src/realtime/resp-client.js';
+import { RespClient } from '../../src/realtime/adapters/resp-client.js';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 

@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import { RespClient, RespError, RespParser, type RespValue } from '../../src/realtime/resp-client.js';
+import { RespClient, RespError, RespParser, type RespValue } from '../../src/realtime/adapters/resp-client.js';
 import { within } from '../helpers.js';
 import { Cleanup, Inbox, patternBytes } from './interop-util.js';
 import { startRedis, type RedisInstance } from './redis-fixture.js';

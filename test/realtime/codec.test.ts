@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CodecError, codecForSubprotocol, codecs, jsonCodec, msgpackCodec, type Codec } from '../../src/realtime/codec.js';
-import { MsgpackError } from '../../src/realtime/msgpack.js';
+import { CodecError, codecForSubprotocol, codecs, jsonCodec, msgpackCodec, type Codec } from '../../src/realtime/wire/codec.js';
+import { MsgpackError } from '../../src/realtime/wire/msgpack.js';
 
 // Reproducible runs; set FC_SEED to explore other inputs.
 fc.configureGlobal({ seed: Number(process.env['FC_SEED'] ?? 20261125) });

@@ -7,8 +7,8 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RealtimeServer } from '../../src/realtime/index.js';
-import { DEFAULT_RATE_LIMIT } from '../../src/realtime/realtime-options.js';
-import { MESSAGES_PER_TURN } from '../../src/realtime/session-inbox.js';
+import { DEFAULT_RATE_LIMIT } from '../../src/realtime/server/realtime-options.js';
+import { MESSAGES_PER_TURN } from '../../src/realtime/server/session-inbox.js';
 import { Harness } from './realtime-harness.js';
 
 const T = { timeout: 20_000 };

@@ -5,8 +5,8 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryAdapter, RealtimeServer, type Adapter, type AdapterLink, type AdapterNode, type RealtimeClient } from '../../src/realtime/index.js';
-import { MAX_IDEMPOTENCY_KEYS } from '../../src/realtime/adapter.js';
-import { TopicStream } from '../../src/realtime/topic-stream.js';
+import { MAX_IDEMPOTENCY_KEYS } from '../../src/realtime/adapters/adapter.js';
+import { TopicStream } from '../../src/realtime/adapters/topic-stream.js';
 import { eventually, Harness, record, sleep, waitState, within } from './realtime-harness.js';
 
 const T = { timeout: 15_000 };

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MAX_DEPTH, MsgpackError, decodeMsgpack, encodeMsgpack } from '../../src/realtime/msgpack.js';
+import { MAX_DEPTH, MsgpackError, decodeMsgpack, encodeMsgpack } from '../../src/realtime/wire/msgpack.js';
 
 // Reproducible runs; set FC_SEED to explore other inputs.
 fc.configureGlobal({ seed: Number(process.env['FC_SEED'] ?? 20261125) });

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { TopicStream } from '../../src/realtime/topic-stream.js';
-import { MemoryAdapter } from '../../src/realtime/memory-adapter.js';
+import { TopicStream } from '../../src/realtime/adapters/topic-stream.js';
+import { MemoryAdapter } from '../../src/realtime/adapters/memory-adapter.js';
 import type { AdapterNode, Member, Publication, TopicPolicy } from '../../src/realtime/index.js';
 
 // Reproducible runs; set FC_SEED to explore other inputs.

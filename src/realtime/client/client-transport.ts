@@ -1,5 +1,5 @@
-import type { Codec } from '../codec.js';
-import { Msg } from '../wire-protocol.js';
+import type { Codec } from '../wire/codec.js';
+import { Msg } from '../wire/wire-protocol.js';
 import type { ResolvedClientOptions, WebSocketLike } from './client-options.js';
 
 /** What the transport reports to the client that owns it. */

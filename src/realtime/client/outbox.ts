@@ -1,6 +1,6 @@
-import type { PendingRequests } from '../pending-requests.js';
-import { RealtimeError } from '../realtime-error.js';
-import { ErrorCode } from '../wire-protocol.js';
+import type { PendingRequests } from '../wire/pending-requests.js';
+import { RealtimeError } from '../wire/realtime-error.js';
+import { ErrorCode } from '../wire/wire-protocol.js';
 
 interface Queued {
   message: unknown[];

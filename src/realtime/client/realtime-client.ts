@@ -1,7 +1,7 @@
-import { codecForSubprotocol, jsonCodec, msgpackCodec, type Codec } from '../codec.js';
-import { PendingRequests } from '../pending-requests.js';
-import { RealtimeError, settleRequest } from '../realtime-error.js';
-import { checkName, checkTopic, ErrorCode, isId, isIdempotencyKey, MAX_PREVIOUS_SESSIONS, Msg, parseDrainReason, RealtimeClose } from '../wire-protocol.js';
+import { codecForSubprotocol, jsonCodec, msgpackCodec, type Codec } from '../wire/codec.js';
+import { PendingRequests } from '../wire/pending-requests.js';
+import { RealtimeError, settleRequest } from '../wire/realtime-error.js';
+import { checkName, checkTopic, ErrorCode, isId, isIdempotencyKey, MAX_PREVIOUS_SESSIONS, Msg, parseDrainReason, RealtimeClose } from '../wire/wire-protocol.js';
 import { Subscription, type PresenceMember, type SubscriptionOwner } from './client-subscription.js';
 import { backoffDelay, Listeners } from './listeners.js';
 import { resolveClientOptions, type RealtimeClientOptions, type ResolvedClientOptions } from './client-options.js';

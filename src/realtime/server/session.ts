@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { ServerSocket, UpgradeRequest } from '../server/index.js';
-import type { Publication, TopicPolicy } from './adapter.js';
-import type { Codec } from './codec.js';
-import { PendingRequests } from './pending-requests.js';
+import type { ServerSocket, UpgradeRequest } from '../../server/index.js';
+import type { Publication, TopicPolicy } from '../adapters/adapter.js';
+import type { Codec } from '../wire/codec.js';
+import { PendingRequests } from '../wire/pending-requests.js';
 import type { RateLimiter } from './rate-limit.js';
-import { RealtimeError } from './realtime-error.js';
-import { checkName, ErrorCode, Msg } from './wire-protocol.js';
+import { RealtimeError } from '../wire/realtime-error.js';
+import { checkName, ErrorCode, Msg } from '../wire/wire-protocol.js';
 import type { TopicQueues } from './topic-queues.js';
 
 /** What a session's node does for it (implemented by RealtimeServer). */

@@ -1,4 +1,4 @@
-import type { WebSocketServerStats } from '../server/index.js';
+import type { WebSocketServerStats } from '../../server/index.js';
 
 /**
  * What a RealtimeServer (one node) has seen and holds, from stats(). Counters only grow;

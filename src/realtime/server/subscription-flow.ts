@@ -1,8 +1,25 @@
-import type { HistoryResult } from './adapter.js';
-import type { RealtimeServer } from './realtime-server.js';
-import { errorPayload, RealtimeError } from './realtime-error.js';
+import type { AdapterLink, HistoryResult, TopicPolicy } from '../adapters/adapter.js';
+import { errorPayload, RealtimeError } from '../wire/realtime-error.js';
+import { ErrorCode, Msg } from '../wire/wire-protocol.js';
+import type { RealtimeServerOptions, ResolvedRealtimeOptions } from './realtime-options.js';
+import type { RealtimeCounters } from './realtime-stats.js';
 import type { Buffered, Session, SessionSubscription } from './session.js';
-import { ErrorCode, Msg } from './wire-protocol.js';
+import type { TopicFanout } from './topic-fanout.js';
+
+/**
+ * What the flow needs of its server (RealtimeServer is one): a narrow view, so that the
+ * flow sits below the server instead of importing it.
+ */
+export interface FlowHost {
+  readonly options: Pick<ResolvedRealtimeOptions, 'maxSubscriptions'>;
+  readonly config: Pick<RealtimeServerOptions<any>, 'authorize'>;
+  readonly link: AdapterLink;
+  readonly counters: RealtimeCounters;
+  readonly fanout: TopicFanout;
+  policy(topic: string): TopicPolicy;
+  queueTopicOp(session: Session<any>, topic: string, op: () => Promise<void>, force?: boolean): boolean;
+  reportError(err: unknown, session: Session<any> | undefined): void;
+}
 
 /**
  * Subscribing and unsubscribing a session, including recovery. The order of a subscribe
@@ -19,10 +36,10 @@ import { ErrorCode, Msg } from './wire-protocol.js';
  * client does that when it detects a gap), without authorization or presence changes; so
  * does the server when a subscriber's stream restarted under a new epoch (id 0: the answer
  * is a Subscribed message). A session's operations on one topic never overlap: they run one
- * after another through its TopicQueues (RealtimeServer.queueTopicOp).
+ * after another through its TopicQueues (FlowHost.queueTopicOp).
  */
 export class SubscriptionFlow {
-  constructor(private readonly server: RealtimeServer<any>) {}
+  constructor(private readonly server: FlowHost) {}
 
   /** id 0: a server-side subscription or resync (answered with Subscribed; errors reject). */
   async subscribe(s: Session<any>, topic: string, id: number, since: { epoch: string; offset: number } | undefined, info: unknown, fromClient: boolean): Promise<void> {

@@ -1,24 +1,23 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type ServerOptions, type ServerSocket, type UpgradeRequest } from '../server/index.js';
-import type { Adapter, AdapterLink, HistoryResult, Member, Publication, TopicPolicy } from './adapter.js';
-import { codecForSubprotocol, codecs, jsonCodec, type Codec } from './codec.js';
-import { MemoryAdapter } from './memory-adapter.js';
+import { WebSocketServer, type ServerOptions, type ServerSocket, type UpgradeRequest } from '../../server/index.js';
+import type { Adapter, AdapterLink, HistoryResult, Member, Publication, TopicPolicy } from '../adapters/adapter.js';
+import { codecForSubprotocol, codecs, jsonCodec, type Codec } from '../wire/codec.js';
+import { MemoryAdapter } from '../adapters/memory-adapter.js';
 import { RateLimiter } from './rate-limit.js';
-import { resolveRealtimeOptions, resolveTopicPolicy, type RealtimeServerOptions, type ResolvedRealtimeOptions } from './realtime-options.js';
+import { resolveRealtimeOptions, resolveTopicPolicy, type EventHandler, type RealtimeServerOptions, type RequestHandler, type ResolvedRealtimeOptions } from './realtime-options.js';
 import { Session, type SessionHost } from './session.js';
-import { admit, dispatch } from './session-dispatch.js';
+import { admit, dispatch, type DispatchHost } from './session-dispatch.js';
 import { SessionInbox } from './session-inbox.js';
 import { TopicQueues } from './topic-queues.js';
-import { SubscriptionFlow } from './subscription-flow.js';
+import { SubscriptionFlow, type FlowHost } from './subscription-flow.js';
 import { CodecFrames, TopicFanout } from './topic-fanout.js';
-import { RealtimeError } from './realtime-error.js';
+import { RealtimeError } from '../wire/realtime-error.js';
 import { RealtimeCounters, type RealtimeServerStats } from './realtime-stats.js';
-import { checkName, checkTopic, drainReason, ErrorCode, isIdempotencyKey, Msg, RealtimeClose } from './wire-protocol.js';
+import { checkName, checkTopic, drainReason, ErrorCode, isIdempotencyKey, Msg, RealtimeClose } from '../wire/wire-protocol.js';
 
-export type EventHandler<U = unknown> = (data: unknown, session: Session<U>) => void;
-export type RequestHandler<U = unknown> = (data: unknown, session: Session<U>) => unknown;
+export type { EventHandler, RequestHandler };
 
 /** Default largest incoming message of a realtime connection, in bytes (websocket.maxPayload overrides it). */
 export const DEFAULT_REALTIME_MAX_PAYLOAD = 1024 * 1024;
@@ -31,7 +30,7 @@ const SWEEP_INTERVAL = 250;
  * recovery, events and requests both ways, presence, all on top of a WebSocketServer.
  * Fan-out, history and presence go through an adapter, so several servers can share them.
  */
-export class RealtimeServer<U = unknown> implements SessionHost {
+export class RealtimeServer<U = unknown> implements SessionHost, DispatchHost, FlowHost {
   readonly options: ResolvedRealtimeOptions;
   readonly websocket: WebSocketServer<Session<U>>;
   readonly adapter: Adapter;

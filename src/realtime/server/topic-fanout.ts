@@ -1,9 +1,9 @@
-import { PreparedMessage, SendStatus } from '../server/index.js';
-import type { Member, Publication, TopicPolicy } from './adapter.js';
-import { jsonCodec } from './codec.js';
+import { PreparedMessage, SendStatus } from '../../server/index.js';
+import type { Member, Publication, TopicPolicy } from '../adapters/adapter.js';
+import { jsonCodec } from '../wire/codec.js';
 import type { RealtimeCounters } from './realtime-stats.js';
 import { publicationMessage, type Session, type SessionSubscription } from './session.js';
-import { Msg } from './wire-protocol.js';
+import { Msg } from '../wire/wire-protocol.js';
 
 interface LocalTopic {
   policy: TopicPolicy;

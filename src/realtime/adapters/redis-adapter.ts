@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DEFAULT_IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEYS, type Adapter, type AdapterLink, type AdapterNode, type HistoryResult, type Member, type Publication, type PublishOptions, type PublishResult, type TopicPolicy } from './adapter.js';
-import { decodeMsgpack, encodeMsgpack } from './msgpack.js';
+import { decodeMsgpack, encodeMsgpack } from '../wire/msgpack.js';
 import { RespClient, RespError, type RespValue } from './resp-client.js';
 import { HISTORY_SCRIPT, PUBLISH_SCRIPT } from './redis-scripts.js';
 import { newEpoch } from './topic-stream.js';

@@ -1,7 +1,12 @@
-import type { ServerOptions, UpgradeRequest } from '../server/index.js';
-import { DEFAULT_IDEMPOTENCY_WINDOW, type Adapter, type TopicPolicy } from './adapter.js';
+import type { ServerOptions, UpgradeRequest } from '../../server/index.js';
+import { DEFAULT_IDEMPOTENCY_WINDOW, type Adapter, type TopicPolicy } from '../adapters/adapter.js';
 import type { RateLimitOptions } from './rate-limit.js';
 import type { Session } from './session.js';
+
+/** Handles an event clients emit (RealtimeServer.on). */
+export type EventHandler<U = unknown> = (data: unknown, session: Session<U>) => void;
+/** Answers a request (RealtimeServer.handle): its return value (or promise) is the reply, a thrown RealtimeError the error. */
+export type RequestHandler<U = unknown> = (data: unknown, session: Session<U>) => unknown;
 
 /** What authenticate returns for an accepted token. */
 export interface AuthResult<U = unknown> {

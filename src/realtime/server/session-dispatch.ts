@@ -1,10 +1,33 @@
-import { CloseCode } from '../protocol/index.js';
-import { CodecError, jsonCodec } from './codec.js';
-import type { RealtimeServer } from './realtime-server.js';
-import { RealtimeError, settleRequest } from './realtime-error.js';
-import type { AuthResult } from './realtime-options.js';
+import { CloseCode } from '../../protocol/index.js';
+import { CodecError, jsonCodec } from '../wire/codec.js';
+import { RealtimeError, settleRequest } from '../wire/realtime-error.js';
+import { ErrorCode, isId, isIdempotencyKey, isName, isRecord, isSessionId, isTopic, MAX_PREVIOUS_SESSIONS, Msg, RealtimeClose } from '../wire/wire-protocol.js';
+import type { Member } from '../adapters/adapter.js';
+import type { AuthResult, EventHandler, RealtimeServerOptions, RequestHandler, ResolvedRealtimeOptions } from './realtime-options.js';
+import type { RealtimeCounters } from './realtime-stats.js';
 import type { Session } from './session.js';
-import { ErrorCode, isId, isIdempotencyKey, isName, isRecord, isSessionId, isTopic, MAX_PREVIOUS_SESSIONS, Msg, RealtimeClose } from './wire-protocol.js';
+import type { SessionInbox } from './session-inbox.js';
+import type { SubscriptionFlow } from './subscription-flow.js';
+
+/**
+ * What dispatch needs of its server (RealtimeServer is one): a narrow view, so that
+ * dispatch sits below the server instead of importing it.
+ */
+export interface DispatchHost {
+  readonly options: Pick<ResolvedRealtimeOptions, 'heartbeatInterval'>;
+  readonly config: Pick<RealtimeServerOptions<any>, 'authenticate' | 'authorize' | 'onConnect'>;
+  readonly counters: RealtimeCounters;
+  readonly flow: SubscriptionFlow;
+  readonly inbox: SessionInbox;
+  readonly events: ReadonlyMap<string, EventHandler<any>>;
+  readonly methods: ReadonlyMap<string, RequestHandler<any>>;
+  publish(topic: string, data: unknown, options: { key?: string; except?: Session<any>; idempotencyKey?: string }): Promise<{ offset: number; duplicate: boolean }>;
+  presence(topic: string): Promise<Member[]>;
+  queueTopicOp(session: Session<any>, topic: string, op: () => Promise<void>, force?: boolean): boolean;
+  /** Tracks the session's deadline (connect timeout or token expiry). */
+  watch(session: Session<any>): void;
+  reportError(err: unknown, session: Session<any> | undefined): void;
+}
 
 /**
  * A session with more than this many messages refused over its rate limit, each within
@@ -29,7 +52,7 @@ export function admit(s: Session<any>, data: string | Buffer): boolean {
 }
 
 /** Reads one incoming message of a session and acts on it. */
-export function dispatch(server: RealtimeServer<any>, s: Session<any>, data: string | Buffer): void {
+export function dispatch(server: DispatchHost, s: Session<any>, data: string | Buffer): void {
   // tether.v1.json travels in text frames, tether.v1.msgpack in binary ones: nothing to guess.
   if ((typeof data === 'string') !== (s.codec === jsonCodec)) {
     return s.close(CloseCode.UnsupportedData, `${s.codec.subprotocol} takes ${s.codec === jsonCodec ? 'text' : 'binary'} frames only`);
@@ -175,7 +198,7 @@ function refuse(s: Session<any>, data: string | Buffer, now: number): void {
 }
 
 /** Runs a request's handler and sends its reply or error; `done` hears when it is answered. */
-function answer(server: RealtimeServer<any>, s: Session<any>, id: number, run: () => unknown, done?: () => void): void {
+function answer(server: DispatchHost, s: Session<any>, id: number, run: () => unknown, done?: () => void): void {
   settleRequest(
     id,
     run,
@@ -191,12 +214,12 @@ function answer(server: RealtimeServer<any>, s: Session<any>, id: number, run: (
 }
 
 /** Queues a request behind the session's other requests for the same topic; refuses it when too many wait. */
-function queued(server: RealtimeServer<any>, s: Session<any>, topic: string, id: number, op: () => Promise<void>): void {
+function queued(server: DispatchHost, s: Session<any>, topic: string, id: number, op: () => Promise<void>): void {
   if (!server.queueTopicOp(s, topic, op)) s.sendError(id, ErrorCode.BadRequest, `too many requests waiting for ${topic}`);
 }
 
 /** The hook's verdict: an AuthResult, or why the token was refused (a RealtimeError's message, shown to the client). */
-async function authenticate(server: RealtimeServer<any>, s: Session<any>, token: unknown, refresh: boolean): Promise<AuthResult | string> {
+async function authenticate(server: DispatchHost, s: Session<any>, token: unknown, refresh: boolean): Promise<AuthResult | string> {
   const hook = server.config.authenticate;
   if (hook === undefined) return {};
   try {
@@ -210,14 +233,14 @@ async function authenticate(server: RealtimeServer<any>, s: Session<any>, token:
   }
 }
 
-function apply(server: RealtimeServer<any>, s: Session<any>, auth: AuthResult, refresh: boolean): void {
+function apply(server: DispatchHost, s: Session<any>, auth: AuthResult, refresh: boolean): void {
   if (!refresh || 'user' in auth) s.user = auth.user;
   if (!refresh || 'info' in auth) s.info = auth.info;
   s.expiresAt = typeof auth.expiresAt === 'number' ? auth.expiresAt : undefined;
   server.watch(s);
 }
 
-async function connect(server: RealtimeServer<any>, s: Session<any>, m: unknown[]): Promise<void> {
+async function connect(server: DispatchHost, s: Session<any>, m: unknown[]): Promise<void> {
   s.connecting = true;
   const auth = await authenticate(server, s, m[1] ?? null, false);
   if (!s.open) return;
