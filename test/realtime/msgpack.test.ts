@@ -391,3 +391,62 @@ test('property: random bytes either decode or throw MsgpackError, nothing else',
     { numRuns: 2000 },
   );
 });
+
+// --- the encoder's shared slab and the decoder's key cache -----------------------
+
+test('encodings from one slab stay as they were when later messages are encoded', () => {
+  const first = encodeMsgpack({ a: 1, s: 'first' });
+  const copy = first.slice();
+  const others = Array.from({ length: 2000 }, (_, i) => encodeMsgpack([i, 'x'.repeat(i % 50)]));
+  assert.deepStrictEqual(first, copy);
+  others.forEach((b, i) => assert.deepStrictEqual(decodeMsgpack(b), [i, 'x'.repeat(i % 50)]));
+  // Each result is its own region: writing into one leaves the next one alone.
+  const a = encodeMsgpack([1, 2, 3]);
+  const b = encodeMsgpack([4, 5, 6]);
+  a.fill(0);
+  assert.deepStrictEqual(decodeMsgpack(b), [4, 5, 6]);
+});
+
+test('a message larger than the slab, and the messages after it, encode whole', () => {
+  const big = { blob: new Uint8Array(100_000).fill(7), s: 'é'.repeat(20_000) };
+  const before = encodeMsgpack('before');
+  const enc = encodeMsgpack(big);
+  const after = encodeMsgpack({ after: true });
+  assert.deepStrictEqual(decodeMsgpack(enc), big);
+  assert.equal(decodeMsgpack(before), 'before');
+  assert.deepStrictEqual(decodeMsgpack(after), { after: true });
+});
+
+test('a value that fails half way leaves nothing behind for the next encoding', () => {
+  assert.throws(() => encodeMsgpack({ ok: 'x'.repeat(300), bad: new Map() }), MsgpackError);
+  assert.equal(hex(encodeMsgpack([1, 'a'])), '9201a161');
+});
+
+test('a getter that encodes while its object is being encoded gets its own buffer', () => {
+  const inner = { get nested() { return encodeMsgpack(['inner', 1]); } };
+  const enc = encodeMsgpack({ before: 'b', inner, after: 'a' });
+  assert.deepStrictEqual(decodeMsgpack(enc), { before: 'b', inner: { nested: encodeMsgpack(['inner', 1]) }, after: 'a' });
+});
+
+test('map keys decoded through the key cache: same key same string, colliding and invalid keys decode right', () => {
+  // Many distinct short keys (more than the cache holds) in one map, twice: hits and collisions.
+  const keys = Array.from({ length: 3000 }, (_, i) => `k${i.toString(36)}`);
+  const obj = Object.fromEntries(keys.map((k, i) => [k, i]));
+  assert.deepStrictEqual(decodeMsgpack(encodeMsgpack(obj)), obj);
+  assert.deepStrictEqual(decodeMsgpack(encodeMsgpack(obj)), obj);
+  // Keys of the same length that land in the same cache slot ('bA' and 'a`' hash alike): never confused.
+  assert.deepStrictEqual(decodeMsgpack(bytes('82 a2 6241 01 a2 6160 02')), { bA: 1, 'a`': 2 });
+  assert.deepStrictEqual(decodeMsgpack(bytes('82 a2 6160 01 a2 6241 02')), { 'a`': 1, bA: 2 });
+  // A cached key and a key that is invalid UTF-8 of the same length: the invalid one is refused every time.
+  decodeMsgpack(bytes('81 a2 c3a9 01'));
+  rejects('81 a2 c328 01', /invalid UTF-8/);
+  rejects('81 a2 c328 01', /invalid UTF-8/);
+  // A key at the end of truncated input is refused, not read from the cache.
+  decodeMsgpack(bytes('81 a3 616263 01'));
+  rejects('81 a3 6162', /truncated|exceeds/);
+  // __proto__ through the cache is still an own property.
+  decodeMsgpack(bytes('81 a9 5f5f70726f746f5f5f 01'));
+  const p = decodeMsgpack(bytes('81 a9 5f5f70726f746f5f5f 01')) as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(p), Object.prototype);
+  assert.deepStrictEqual(Object.getOwnPropertyDescriptor(p, '__proto__')?.value, 1);
+});

@@ -9,16 +9,41 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const hex = (b: number) => '0x' + b.toString(16).padStart(2, '0');
 
+/** Longest map key kept in the key cache, in bytes. */
+const CACHED_KEY_BYTES = 16;
+const KEY_CACHE_SIZE = 1024;
+/**
+ * Short map keys seen before, by a hash of their bytes: a message's keys are usually the
+ * same as the last one's, and handing back the same string saves building it (and V8
+ * internalizing it again when it becomes a property name).
+ */
+const keyCache: Array<{ bytes: Uint8Array; key: string } | undefined> = new Array(KEY_CACHE_SIZE);
+
+const float64 = new Float64Array(1);
+const float64Bytes = new Uint8Array(float64.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The big-endian float64 at bytes[at], without a DataView (making one costs more than the read). */
+function readFloat64(bytes: Uint8Array, at: number): number {
+  if (littleEndian) for (let i = 0; i < 8; i++) float64Bytes[i] = bytes[at + 7 - i]!;
+  else for (let i = 0; i < 8; i++) float64Bytes[i] = bytes[at + i]!;
+  return float64[0]!;
+}
+
 class Decoder {
   readonly bytes: Uint8Array;
-  readonly view: DataView;
   readonly end: number;
   pos = 0;
+  private dataView: DataView | null = null;
 
   constructor(bytes: Uint8Array) {
     this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.end = bytes.length;
+  }
+
+  /** Made when a number that needs one is read (float32, 32/64-bit signed, 64-bit): most messages need none. */
+  get view(): DataView {
+    return (this.dataView ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
   }
 
   /** Throws unless `n` more bytes are available. */
@@ -34,13 +59,16 @@ class Decoder {
   }
   u16(what: string): number {
     this.need(2, what);
-    const v = this.view.getUint16(this.pos);
+    const b = this.bytes;
+    const v = (b[this.pos]! << 8) | b[this.pos + 1]!;
     this.pos += 2;
     return v;
   }
   u32(what: string): number {
     this.need(4, what);
-    const v = this.view.getUint32(this.pos);
+    const b = this.bytes;
+    const p = this.pos;
+    const v = b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
     this.pos += 4;
     return v;
   }
@@ -85,7 +113,7 @@ class Decoder {
       }
       case 0xcb: {
         this.need(8, 'float64');
-        const v = this.view.getFloat64(this.pos);
+        const v = readFloat64(this.bytes, this.pos);
         this.pos += 8;
         return v;
       }
@@ -97,10 +125,9 @@ class Decoder {
         return this.u32('uint32');
       case 0xcf: {
         this.need(8, 'uint64');
-        const hi = this.view.getUint32(this.pos);
-        const lo = this.view.getUint32(this.pos + 4);
         const at = this.pos;
-        this.pos += 8;
+        const hi = this.u32('uint64');
+        const lo = this.u32('uint64');
         // Below 2^53 when the high word is below 2^21.
         if (hi < 0x200000) return hi * 0x100000000 + lo;
         return this.view.getBigUint64(at);
@@ -229,10 +256,35 @@ class Decoder {
     return out;
   }
 
+  /** A fixstr key of n bytes (1..CACHED_KEY_BYTES, all present) through the key cache. */
+  cachedKey(n: number): string {
+    const bytes = this.bytes;
+    const start = this.pos;
+    let h = n;
+    for (let i = start; i < start + n; i++) h = (h * 31 + bytes[i]!) | 0;
+    const slot = h & (KEY_CACHE_SIZE - 1);
+    const hit = keyCache[slot];
+    if (hit !== undefined && hit.bytes.length === n) {
+      const kb = hit.bytes;
+      let i = 0;
+      while (i < n && kb[i] === bytes[start + i]) i++;
+      if (i === n) {
+        this.pos = start + n;
+        return hit.key;
+      }
+    }
+    const key = this.readString(n); // Checks the UTF-8 before it is cached.
+    keyCache[slot] = { bytes: bytes.slice(start, start + n), key };
+    return key;
+  }
+
   readKey(): string {
     const at = this.pos;
     const b = this.u8('map key');
-    if (b >= 0xa0 && b < 0xc0) return this.readString(b & 0x1f);
+    if (b >= 0xa0 && b < 0xc0) {
+      const n = b & 0x1f;
+      return n > 0 && n <= CACHED_KEY_BYTES && n <= this.end - this.pos ? this.cachedKey(n) : this.readString(n);
+    }
     if (b === 0xd9) return this.readString(this.u8('str8 length'));
     if (b === 0xda) return this.readString(this.u16('str16 length'));
     if (b === 0xdb) return this.readString(this.u32('str32 length'));

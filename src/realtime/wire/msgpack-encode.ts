@@ -12,24 +12,40 @@ const textEncoder = new TextEncoder();
 // ---------------------------------------------------------------------------------
 
 class Encoder {
-  buf = new Uint8Array(INITIAL_SIZE);
-  view = new DataView(this.buf.buffer);
+  buf: Uint8Array;
+  view: DataView;
+  /** Where the message being encoded starts in `buf`. */
+  start = 0;
   pos = 0;
 
-  /** Makes room for `n` more bytes, doubling the buffer as often as needed. */
-  ensure(n: number): void {
-    const need = this.pos + n;
-    if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < need) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
   }
 
-  result(): Uint8Array {
-    return this.pos === this.buf.length ? this.buf : this.buf.slice(0, this.pos);
+  /**
+   * Makes room for `n` more bytes: the message so far (from `start`) moves to a buffer
+   * at least twice its size, what came before it stays behind.
+   */
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const used = this.pos - this.start;
+    let size = Math.max(this.buf.length, 64) * 2;
+    while (size < used + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(this.start, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+    this.start = 0;
+    this.pos = used;
+  }
+
+  /** Goes on in a new buffer: what was written stays, untouched, in the old one. */
+  restart(size: number): void {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+    this.start = 0;
+    this.pos = 0;
   }
 
   encode(value: unknown, depth: number): void {
@@ -291,9 +307,39 @@ function writeUtf8(s: string, buf: Uint8Array, at: number): number {
   return p - at;
 }
 
+/**
+ * Encodings are carved one after another out of a shared slab, as Node's Buffer pool does:
+ * one allocation per SLAB_SIZE bytes instead of one per message. A result is a view that is
+ * never written again (the next encoding starts after it); a message that does not fit in
+ * what is left of the slab gets a new one. So a result's `.buffer` may hold other results.
+ */
+const SLAB_SIZE = 16 * 1024;
+let shared: Encoder | null = new Encoder(SLAB_SIZE);
+
 /** Encodes `value` as MessagePack; throws {@link MsgpackError} for unsupported values. */
 export function encodeMsgpack(value: unknown): Uint8Array {
-  const e = new Encoder();
+  // A getter that encodes while we encode gets an encoder of its own.
+  const e = shared;
+  if (e === null) return encodeAlone(value);
+  shared = null;
+  e.start = e.pos;
+  try {
+    e.encode(value, 0);
+    const out = e.buf.subarray(e.start, e.pos);
+    // Grown past a slab (a large message) or nearly full: the next message starts a new slab.
+    if (e.buf.length > SLAB_SIZE || e.buf.length - e.pos < 512) e.restart(SLAB_SIZE);
+    else e.pos = (e.pos + 7) & ~7;
+    return out;
+  } catch (err) {
+    e.pos = e.start;
+    throw err;
+  } finally {
+    shared = e;
+  }
+}
+
+function encodeAlone(value: unknown): Uint8Array {
+  const e = new Encoder(INITIAL_SIZE);
   e.encode(value, 0);
-  return e.result();
+  return e.buf.subarray(0, e.pos);
 }
