@@ -17,7 +17,8 @@ Runs a WebSocket server and prints the URL it listens on.
   --conformance  with --realtime: the rules the protocol test vectors expect
                  (docs/protocol.md, section 10) instead of the open hub's
   --deflate      accept permessage-deflate (RFC 7692) compression
-  --max-payload N  largest message accepted, in bytes (default 64 MiB; 1 MiB with --realtime)
+  --max-payload N  largest message accepted, in bytes (default 64 MiB, 16 MiB on compressed
+                   connections; 1 MiB with --realtime)
   -h, --help     this help
 `;
 
@@ -64,7 +65,8 @@ export async function serveCommand(args: string[]): Promise<number> {
     return 0;
   }
   const server = new WebSocketServer({
-    maxPayload,
+    // Without --max-payload the server's defaults apply (smaller with --deflate).
+    ...(maxPayloadFlag === undefined ? {} : { maxPayload }),
     perMessageDeflate: values.deflate === true,
     // An echo never holds more than what the peer sent: room for two whole messages, and
     // reading pauses while the peer is slow to read its echoes.

@@ -1,10 +1,7 @@
 import { MAX_CONTROL_PAYLOAD, Opcode, ReadyState } from './constants.js';
 import { CloseCode } from './close-codes.js';
-import { FrameReader } from './frame-reader.js';
-import { encodeClosePayload, encodeFragments, encodeFrame, encodeTextFrame } from './frame-writer.js';
-import type { PerMessageDeflate } from './deflate-codec.js';
-import { isValidUtf8 } from './utf8.js';
-import { ZlibOutputLimitError } from './zlib-sync.js';
+import { encodeClosePayload, encodeFrame } from './frame-writer.js';
+import { MessageLayer } from './message-layer.js';
 
 /**
  * Automatic pongs we may queue while our output is stalled (the peer is not reading).
@@ -33,10 +30,8 @@ export interface ProtocolConnectionOptions {
  * close frame. Outgoing bytes leave through `transmit`; the I/O layer (server or client)
  * subclasses this and decides when the transport opens and closes.
  */
-export abstract class ProtocolConnection extends FrameReader {
+export abstract class ProtocolConnection extends MessageLayer {
   readyState: ReadyState = ReadyState.OPEN;
-  /** Outgoing frames are masked (client side). */
-  protected readonly masked: boolean;
   /** We have sent a close frame: no frame may follow it. */
   closeSent = false;
   /** The peer's close frame arrived. */
@@ -47,8 +42,6 @@ export abstract class ProtocolConnection extends FrameReader {
    */
   closeCode: number = CloseCode.Abnormal;
   closeReason = '';
-  /** permessage-deflate, when negotiated. */
-  protected deflate: PerMessageDeflate | null = null;
   /** Automatic pongs queued since our output last was not stalled. */
   private pendingPongs = 0;
   /** Pings are answered automatically (see ProtocolConnectionOptions.autoPong). */
@@ -59,13 +52,10 @@ export abstract class ProtocolConnection extends FrameReader {
 
   constructor(options: ProtocolConnectionOptions) {
     super({ expectMasked: options.role === 'server', maxPayload: options.maxPayload, textAsBytes: options.textAsBytes, validateUtf8: options.validateUtf8 });
-    this.masked = options.role === 'client';
     this.autoPong = options.autoPong !== false;
     this.echoCloseReason = options.echoCloseReason === true;
   }
 
-  /** Bytes for the peer, in order. */
-  protected abstract transmit(frame: Buffer | Uint8Array): void;
   /** The peer's close frame arrived; ours (the reply, if needed) has been sent. */
   protected abstract onCloseHandshake(code: number, reason: string): void;
   /** The peer broke the protocol; a close frame with `code` has been sent if possible. */
@@ -97,41 +87,23 @@ export abstract class ProtocolConnection extends FrameReader {
     return this.readyState === ReadyState.OPEN && !this.closeSent;
   }
 
-  /** The permessage-deflate codec, when negotiated. */
-  get perMessageDeflate(): PerMessageDeflate | null {
-    return this.deflate;
-  }
-
-  /** Turns on permessage-deflate with the negotiated parameters: RSV1 becomes legal. */
-  enableDeflate(codec: PerMessageDeflate): void {
-    this.deflate = codec;
-    this.allowedRsv = 0x40;
-  }
-
   /** Sends a text message; compressed when deflate is on, `compress` allows it and it reaches the threshold. */
   sendText(text: string, compress = true): boolean {
     if (!this.canSend) return false;
-    const d = this.deflate;
-    if (d !== null && compress && text.length >= d.threshold) this.emitFrame(Opcode.Text, d.compress(Buffer.from(text)), true);
-    else this.emitText(text);
+    this.sendMessage(Opcode.Text, text, compress, 0);
     return true;
   }
 
   sendBinary(data: Uint8Array, compress = true): boolean {
     if (!this.canSend) return false;
-    const d = this.deflate;
-    if (d !== null && compress && data.length >= d.threshold) this.emitFrame(Opcode.Binary, d.compress(data), true);
-    else this.emitFrame(Opcode.Binary, data, false);
+    this.sendMessage(Opcode.Binary, data, compress, 0);
     return true;
   }
 
   /** Sends one message split into frames of at most fragmentSize payload bytes (compressed first, if it applies). */
   sendFragmented(data: Uint8Array, isBinary: boolean, fragmentSize: number, compress = true): boolean {
     if (!this.canSend) return false;
-    const d = this.deflate;
-    const deflated = d !== null && compress && data.length >= d.threshold;
-    const payload = deflated ? d.compress(data) : data;
-    for (const part of encodeFragments(isBinary ? Opcode.Binary : Opcode.Text, payload, fragmentSize, this.masked, deflated)) this.transmit(part);
+    this.sendMessage(isBinary ? Opcode.Binary : Opcode.Text, data, compress, fragmentSize);
     return true;
   }
 
@@ -144,7 +116,7 @@ export abstract class ProtocolConnection extends FrameReader {
     if (!this.canSend) return false;
     const opcode = this.outgoingFragmented === 0 ? (isBinary ? Opcode.Binary : Opcode.Text) : Opcode.Continuation;
     this.outgoingFragmented = fin ? 0 : (this.outgoingFragmented || opcode);
-    this.transmitFrame(encodeFrame(opcode, data, fin, false, this.masked));
+    this.sendFrame(encodeFrame(opcode, data, fin, false, this.masked));
     return true;
   }
 
@@ -156,7 +128,7 @@ export abstract class ProtocolConnection extends FrameReader {
   /** Sends a frame the caller built (for example one shared by a broadcast). */
   sendPrepared(frame: Buffer): boolean {
     if (!this.canSend) return false;
-    this.transmit(frame);
+    this.sendFrame(frame);
     return true;
   }
 
@@ -182,7 +154,8 @@ export abstract class ProtocolConnection extends FrameReader {
     if (this.closeSent || this.readyState === ReadyState.CLOSED) return false;
     this.closeSent = true;
     this.readyState = ReadyState.CLOSING;
-    this.transmitFrame(encodeFrame(Opcode.Close, encodeClosePayload(code, reason), true, false, this.masked));
+    // Messages accepted before the close still go first.
+    this.sendFrame(encodeFrame(Opcode.Close, encodeClosePayload(code, reason), true, false, this.masked));
     return true;
   }
 
@@ -190,50 +163,13 @@ export abstract class ProtocolConnection extends FrameReader {
   transportClosed(): void {
     this.readyState = ReadyState.CLOSED;
     this.stopReading();
+    this.dropZlibWork();
     this.deflate?.close();
   }
 
   /** Both close frames crossed: the closing is clean. */
   get cleanlyClosed(): boolean {
     return this.closeSent && this.closeReceived;
-  }
-
-  /**
-   * One unfragmented data frame out. The I/O layer may override these two to encode
-   * straight into its own output buffer instead of allocating a frame.
-   */
-  protected emitFrame(opcode: number, payload: Uint8Array, rsv1: boolean): void {
-    this.transmitFrame(encodeFrame(opcode, payload, true, rsv1, this.masked));
-  }
-
-  protected emitText(text: string): void {
-    this.transmit(encodeTextFrame(text, this.masked));
-  }
-
-  protected transmitFrame(frame: Buffer | [Buffer, Uint8Array]): void {
-    if (Array.isArray(frame)) {
-      this.transmit(frame[0]);
-      this.transmit(frame[1]);
-    } else {
-      this.transmit(frame);
-    }
-  }
-
-  /** A message with RSV1: inflate it within maxPayload, then deliver it like any other. */
-  protected override onCompressedMessage(data: Buffer, isBinary: boolean): void {
-    const d = this.deflate;
-    if (d === null) return super.onCompressedMessage(data, isBinary);
-    let message: Buffer;
-    try {
-      message = d.decompress(data, this.maxPayload);
-    } catch (err) {
-      if (err instanceof ZlibOutputLimitError) this.fail(CloseCode.MessageTooBig, 'message too big');
-      else this.fail(CloseCode.InvalidPayload, 'invalid compressed data');
-      return;
-    }
-    if (isBinary) this.onMessage(message, true);
-    else if (this.validateUtf8 && !isValidUtf8(message)) this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
-    else this.onMessage(this.textAsBytes ? message : message.toString('utf8'), false);
   }
 
   protected override onPingFrame(payload: Buffer): void {
@@ -271,6 +207,8 @@ export abstract class ProtocolConnection extends FrameReader {
   }
 
   protected override onProtocolError(code: number, reason: string): void {
+    // Failing the connection: what was waiting to be sent is dropped, the close goes now.
+    this.dropZlibWork();
     this.sendClose(code, reason);
     this.onFailure(code, reason);
   }

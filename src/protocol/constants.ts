@@ -26,3 +26,10 @@ export const MAX_CONTROL_PAYLOAD = 125;
 
 /** Default limit on one message, fragmented or not. */
 export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
+
+/**
+ * The server's default limit on connections with permessage-deflate. A compressed message
+ * inflates up to about 1000 times its size: 16 KB on the wire may cost 16 MiB of memory and
+ * the CPU to inflate (and often to compress an answer) that much.
+ */
+export const DEFAULT_COMPRESSED_MAX_PAYLOAD = 16 * 1024 * 1024;

@@ -1,5 +1,5 @@
 import { validateDeflateOptions, type DeflateAgreement, type DeflateClientOptions, type DeflateServerOptions } from './permessage-deflate-negotiation.js';
-import { SyncZlib, syncZlibAvailable } from './zlib-sync.js';
+import { SyncZlib, syncZlibAvailable, ZlibRun } from './zlib-sync.js';
 
 /**
  * permessage-deflate (RFC 7692 §7.2) for one connection: compress outgoing messages and
@@ -80,38 +80,43 @@ export class PerMessageDeflate {
     return `d:${this.outBits}:${this.tuning.level}:${this.tuning.memLevel}`;
   }
 
-  /** The compressed payload of one message (without the 00 00 ff ff tail). */
+  /** The compressed payload of one message (without the 00 00 ff ff tail), in one go. */
   compress(data: Uint8Array): Buffer {
-    const z = this.outTakeover ? (this.deflater ??= this.makeDeflater()) : sharedCodec(this.outgoingKey, () => this.makeDeflater());
-    const out = z.process([data], Number.MAX_SAFE_INTEGER, data.length + 64);
-    if (!this.outTakeover) z.reset();
-    const n = out.length;
-    if (n >= 4 && out[n - 4] === 0 && out[n - 3] === 0 && out[n - 2] === 0xff && out[n - 1] === 0xff) return out.subarray(0, n - 4);
-    // zlib emits nothing for an empty message with nothing pending; the RFC's form is one
-    // empty block header, 0x00 (RFC 7692 §7.2.3.6).
-    return n === 0 ? Buffer.from(EMPTY_BLOCK) : out;
+    const run = this.startCompress(data);
+    run.step(Infinity);
+    return run.result();
   }
 
   /**
-   * Inflates one message. Throws ZlibOutputLimitError beyond maxPayload (before
+   * Inflates one message in one go. Throws ZlibOutputLimitError beyond maxPayload (before
    * allocating more than that) and ZlibDataError for data that is not valid deflate.
    */
   decompress(data: Uint8Array, maxPayload: number): Buffer {
-    const z = this.inTakeover ? (this.inflater ??= this.makeInflater()) : sharedCodec(`i:${this.inBits}`, () => this.makeInflater());
-    try {
-      return z.process([data, TAIL], maxPayload, data.length * 4 + 64);
-    } finally {
-      if (!this.inTakeover) {
-        // A shared state must start clean for the next connection, whatever happened here.
-        if (z.closed) shared.delete(`i:${this.inBits}`);
-        else z.reset();
-      } else if (z.ended) {
-        // The peer ended its DEFLATE stream with a BFINAL block (RFC 7692 §7.2.3.4): zlib
-        // would ignore every later message (delivering them empty). Its next message
-        // starts a new stream.
-        z.reset();
-      }
-    }
+    const run = this.startDecompress(data, maxPayload);
+    run.step(Infinity);
+    return run.result();
+  }
+
+  /** Starts compressing one message; drive it with step() (see CodecRun). */
+  startCompress(data: Uint8Array): CodecRun {
+    return new CodecRun(this, [data], Number.MAX_SAFE_INTEGER, data.length + 64, true);
+  }
+
+  /** Starts inflating one message within maxPayload; drive it with step() (see CodecRun). */
+  startDecompress(data: Uint8Array, maxPayload: number): CodecRun {
+    return new CodecRun(this, [data, TAIL], maxPayload, data.length * 4 + 64, false);
+  }
+
+  /** @internal The shared table's key for one direction, or null when this connection has its own state. */
+  sharedKey(compressing: boolean): string | null {
+    if (compressing) return this.outTakeover ? null : this.outgoingKey;
+    return this.inTakeover ? null : `i:${this.inBits}`;
+  }
+
+  /** @internal The zlib state for one direction (`key` from sharedKey). */
+  zlibFor(compressing: boolean, key: string | null): SyncZlib {
+    if (compressing) return key === null ? (this.deflater ??= this.makeDeflater()) : sharedCodec(key, () => this.makeDeflater());
+    return key === null ? (this.inflater ??= this.makeInflater()) : sharedCodec(key, () => this.makeInflater());
   }
 
   /** Frees the connection's own zlib state. */
@@ -127,6 +132,99 @@ export class PerMessageDeflate {
 
   private makeInflater(): SyncZlib {
     return new SyncZlib('inflate', { windowBits: this.inBits });
+  }
+}
+
+/**
+ * One message being compressed or inflated. step() works on it within a budget and may be
+ * called again later; the zlib state it uses is set right when it finishes, fails or is
+ * cancelled. A run that outlives its first step on a shared state takes that state out of
+ * the shared table until it finishes, so that other connections meanwhile get a fresh one.
+ */
+export class CodecRun {
+  private run: ZlibRun | null = null;
+  /** The shared table's key, when the state is shared (no context takeover). */
+  private sharedKey: string | null = null;
+  private done = false;
+  private detached = false;
+
+  constructor(
+    private readonly codec: PerMessageDeflate,
+    private readonly inputs: Uint8Array[],
+    private readonly maxOutput: number,
+    private readonly sizeHint: number,
+    private readonly compressing: boolean,
+  ) {}
+
+  /** Bytes of work done by the last step. */
+  get work(): number {
+    return this.run?.work ?? 0;
+  }
+
+  /** Works within `budget` bytes; true once done. Throws ZlibDataError or ZlibOutputLimitError. */
+  step(budget: number): boolean {
+    let finished: boolean;
+    try {
+      // The state is taken at the first step: a run waiting for its turn holds none.
+      if (this.run === null) {
+        const key = (this.sharedKey = this.codec.sharedKey(this.compressing));
+        this.run = new ZlibRun(this.codec.zlibFor(this.compressing, key), this.inputs, this.maxOutput, this.sizeHint);
+      }
+      finished = this.run.step(budget);
+    } catch (err) {
+      this.release();
+      throw err;
+    }
+    if (finished) {
+      this.release();
+      return true;
+    }
+    if (this.sharedKey !== null && !this.detached) {
+      if (shared.get(this.sharedKey) === this.run!.zlib) shared.delete(this.sharedKey);
+      this.detached = true;
+    }
+    return false;
+  }
+
+  /** The compressed payload (without the 00 00 ff ff tail) or the inflated message. */
+  result(): Buffer {
+    const out = this.run!.result();
+    if (!this.compressing) return out;
+    const n = out.length;
+    if (n >= 4 && out[n - 4] === 0 && out[n - 3] === 0 && out[n - 2] === 0xff && out[n - 1] === 0xff) return out.subarray(0, n - 4);
+    // zlib emits nothing for an empty message with nothing pending; the RFC's form is one
+    // empty block header, 0x00 (RFC 7692 §7.2.3.6).
+    return n === 0 ? Buffer.from(EMPTY_BLOCK) : out;
+  }
+
+  /** Abandons the run (the connection is gone): its zlib state is set right. */
+  cancel(): void {
+    this.release();
+  }
+
+  private release(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.run === null) return;
+    const z = this.run.zlib;
+    const key = this.sharedKey;
+    if (key !== null) {
+      // A shared state must start clean for the next message, whatever happened here.
+      if (z.closed) {
+        if (shared.get(key) === z) shared.delete(key);
+      } else {
+        z.reset();
+        if (this.detached) {
+          if (shared.has(key)) z.close();
+          else shared.set(key, z);
+        }
+      }
+    } else if (z.ended) {
+      // The peer ended its DEFLATE stream with a BFINAL block (RFC 7692 §7.2.3.4): zlib
+      // would ignore every later message (delivering them empty). Its next message
+      // starts a new stream.
+      z.reset();
+    }
   }
 }
 

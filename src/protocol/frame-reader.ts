@@ -9,6 +9,8 @@ const enum ReadState {
   Payload = 1,
   /** A close frame arrived or the stream failed: later bytes are ignored. */
   Stopped = 2,
+  /** Parsing waits (holdInput) until releaseInput; bytes that arrive meanwhile are kept. */
+  Held = 3,
 }
 
 /**
@@ -77,6 +79,9 @@ export abstract class FrameReader {
   private utf8: Utf8Validator | null = null;
   /** Control frame payload split across chunks. */
   private controlBuffer: Buffer | null = null;
+  /** While Held: the state to go back to, and the bytes that arrived meanwhile. */
+  private heldState: ReadState = ReadState.Header;
+  private heldInput: Buffer[] | null = null;
 
   constructor(options: FrameReaderOptions) {
     this.expectMasked = options.expectMasked;
@@ -110,7 +115,45 @@ export abstract class FrameReader {
     this.readState = ReadState.Stopped;
     this.messageBuffer = null;
     this.controlBuffer = null;
+    this.heldInput = null;
   }
+
+  /**
+   * Parsing waits, keeping what arrives, until releaseInput(): a message is still being
+   * worked on (see ProtocolConnection's sliced inflate), and nothing after it may be
+   * delivered first. The I/O layer is told to stop reading meanwhile (pauseInput).
+   */
+  protected holdInput(): void {
+    if (this.readState === ReadState.Stopped || this.readState === ReadState.Held) return;
+    this.heldState = this.readState;
+    this.readState = ReadState.Held;
+    this.pauseInput();
+  }
+
+  /** Parsing goes on where it stopped, first with the bytes kept while it waited. */
+  protected releaseInput(): void {
+    if (this.readState !== ReadState.Held) return;
+    this.readState = this.heldState;
+    const held = this.heldInput;
+    this.heldInput = null;
+    if (held !== null) {
+      for (let i = 0; i < held.length; i++) {
+        if (this.readState === ReadState.Stopped) return;
+        if (this.readState === ReadState.Held) {
+          // Held again by a message in what was kept: keep the rest, in order.
+          for (let j = i; j < held.length; j++) (this.heldInput ??= []).push(held[j]!);
+          return;
+        }
+        this.receive(held[i]!);
+      }
+    }
+    if (this.readState !== ReadState.Held && this.readState !== ReadState.Stopped) this.resumeInput();
+  }
+
+  /** The I/O layer should stop reading from the peer for now (parsing is held). */
+  protected pauseInput(): void {}
+  /** The I/O layer may read again. */
+  protected resumeInput(): void {}
 
   /** Parses one chunk of bytes from the peer. The chunk may be modified (unmasked). */
   receive(data: Buffer): void {
@@ -119,7 +162,10 @@ export abstract class FrameReader {
     while (pos < end) {
       if (this.readState === ReadState.Header) pos = this.readHeader(data, pos, end);
       else if (this.readState === ReadState.Payload) pos = this.readPayload(data, pos, end);
-      else return;
+      else {
+        if (this.readState === ReadState.Held) (this.heldInput ??= []).push(pos === 0 ? data : data.subarray(pos));
+        return;
+      }
     }
   }
 

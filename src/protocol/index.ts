@@ -5,6 +5,7 @@ export * from './mask.js';
 export * from './frame-writer.js';
 export * from './frame-reader.js';
 export * from './connection.js';
+export * from './message-layer.js';
 export * from './http-head.js';
 export * from './extensions.js';
 export * from './handshake.js';

@@ -25,11 +25,17 @@ export class ZlibDataError extends Error {}
 export class ZlibOutputLimitError extends Error {}
 
 const OUTPUT_CHUNK = 64 * 1024;
+/**
+ * Input is fed to zlib in pieces of at most this size, so that one writeSync call does a
+ * bounded amount of work: compressing takes work in proportion to its input, and a run is
+ * only paused between calls. Inflating is bounded by the output chunk.
+ */
+const INPUT_PIECE = 16 * 1024;
 
 export class SyncZlib {
+  /** @internal */ readonly handle: NativeZlib;
+  /** @internal [avail_out, avail_in] after each writeSync. */ readonly state: Uint32Array;
   private readonly stream: ZlibStream;
-  private readonly handle: NativeZlib;
-  private readonly state: Uint32Array;
   private failure: string | null = null;
   /** Set once the native state is unusable (after an error) or released. */
   closed = false;
@@ -55,49 +61,22 @@ export class SyncZlib {
   }
 
   /**
-   * Feeds each input in turn with Z_SYNC_FLUSH and returns everything zlib produced.
-   * Throws ZlibOutputLimitError once the output would exceed maxOutput bytes, having
-   * allocated at most maxOutput + 1 bytes of output.
+   * Feeds each input in turn with Z_SYNC_FLUSH and returns everything zlib produced, in
+   * one go. Throws ZlibOutputLimitError once the output would exceed maxOutput bytes,
+   * having allocated at most maxOutput + 1 bytes of output.
    */
   process(inputs: readonly Uint8Array[], maxOutput: number, sizeHint: number): Buffer {
-    if (this.closed) throw new ZlibDataError('zlib stream is closed');
-    const chunks: Buffer[] = [];
-    let total = 0;
-    let out = Buffer.allocUnsafe(Math.min(Math.max(sizeHint, 64), OUTPUT_CHUNK, maxOutput + 1));
-    let outOff = 0;
-    for (const input of inputs) {
-      let inOff = 0;
-      let inLen = input.length;
-      for (;;) {
-        const outLen = out.length - outOff;
-        this.handle.writeSync(constants.Z_SYNC_FLUSH, input, inOff, inLen, out, outOff, outLen);
-        if (this.failure !== null) {
-          const message = this.failure;
-          this.close();
-          throw new ZlibDataError(message);
-        }
-        const availOut = this.state[0]!;
-        const availIn = this.state[1]!;
-        const produced = outLen - availOut;
-        total += produced;
-        if (total > maxOutput) throw new ZlibOutputLimitError(`output exceeds ${maxOutput} bytes`);
-        outOff += produced;
-        if (availOut !== 0) {
-          // Room left but input not consumed: zlib stopped at the end of the stream.
-          if (availIn !== 0) this.ended = true;
-          break;
-        }
-        // Output buffer full: keep it and continue into a new one.
-        chunks.push(out);
-        out = Buffer.allocUnsafe(Math.min(OUTPUT_CHUNK, maxOutput + 1 - total));
-        outOff = 0;
-        inOff += inLen - availIn;
-        inLen = availIn;
-      }
-    }
-    if (chunks.length === 0) return out.subarray(0, outOff);
-    chunks.push(out.subarray(0, outOff));
-    return Buffer.concat(chunks, total);
+    const run = new ZlibRun(this, inputs, maxOutput, sizeHint);
+    run.step(Infinity);
+    return run.result();
+  }
+
+  /** @internal Throws the error zlib reported during the last call, closing the state. */
+  checkFailure(): void {
+    if (this.failure === null) return;
+    const message = this.failure;
+    this.close();
+    throw new ZlibDataError(message);
   }
 
   /** Forgets the context (no_context_takeover): the next message starts fresh. */
@@ -114,6 +93,113 @@ export class SyncZlib {
 }
 
 function noop(): void {}
+
+/**
+ * One message through a SyncZlib, in as many steps as the caller wants: each step does
+ * about `budget` bytes of work (input consumed plus output produced) and the run can wait
+ * in between, so a large message need not be processed in one turn of the event loop.
+ * Each input is fed with Z_SYNC_FLUSH at its end (Z_NO_FLUSH for the pieces before).
+ */
+export class ZlibRun {
+  /** Bytes of work (input consumed + output produced + output assembled / 8) in the last step. */
+  work = 0;
+  private input = 0;
+  private inOff = 0;
+  private out: Buffer;
+  private outOff = 0;
+  private total = 0;
+  /** Full output chunks, when the output did not fit the first one. */
+  private chunks: Buffer[] | null = null;
+  /** The whole output, assembled from the chunks (in steps too). */
+  private output: Buffer | null = null;
+  private assembled = 0;
+  private nextChunk = 0;
+
+  constructor(
+    readonly zlib: SyncZlib,
+    private readonly inputs: readonly Uint8Array[],
+    private readonly maxOutput: number,
+    sizeHint: number,
+  ) {
+    if (zlib.closed) throw new ZlibDataError('zlib stream is closed');
+    this.out = Buffer.allocUnsafe(Math.min(Math.max(sizeHint, 64), OUTPUT_CHUNK, maxOutput + 1));
+  }
+
+  /**
+   * Works until the run is done (true) or about `budget` bytes of work were done (false).
+   * Every call makes progress. Throws ZlibDataError or ZlibOutputLimitError.
+   */
+  step(budget: number): boolean {
+    const z = this.zlib;
+    const state = z.state;
+    let work = 0;
+    while (this.input < this.inputs.length) {
+      if (work >= budget) return this.pause(work);
+      const src = this.inputs[this.input]!;
+      const left = src.length - this.inOff;
+      const piece = left < INPUT_PIECE ? left : INPUT_PIECE;
+      const outLen = this.out.length - this.outOff;
+      z.handle.writeSync(piece === left ? constants.Z_SYNC_FLUSH : constants.Z_NO_FLUSH, src, this.inOff, piece, this.out, this.outOff, outLen);
+      z.checkFailure();
+      const availOut = state[0]!;
+      const availIn = state[1]!;
+      const produced = outLen - availOut;
+      this.total += produced;
+      if (this.total > this.maxOutput) throw new ZlibOutputLimitError(`output exceeds ${this.maxOutput} bytes`);
+      this.outOff += produced;
+      this.inOff += piece - availIn;
+      work += produced + piece - availIn;
+      if (availOut === 0) {
+        // Output chunk full: keep it and continue (zlib may have more for the same input).
+        (this.chunks ??= []).push(this.out);
+        this.out = Buffer.allocUnsafe(Math.min(OUTPUT_CHUNK, this.maxOutput + 1 - this.total));
+        this.outOff = 0;
+      } else if (availIn !== 0 || piece === left) {
+        // Room left but input not consumed: zlib stopped at the end of the stream, and
+        // ignores the rest of this input. Otherwise this input is done.
+        if (availIn !== 0) z.ended = true;
+        this.input++;
+        this.inOff = 0;
+      }
+    }
+    if (this.chunks === null) {
+      this.work = work;
+      return true;
+    }
+    return this.assemble(budget, work);
+  }
+
+  /** The output, once step() returned true. */
+  result(): Buffer {
+    return this.output ?? this.out.subarray(0, this.outOff);
+  }
+
+  /** Copies the chunks into one buffer, within the step's budget (copying is cheap: 1/8 of a byte of work). */
+  private assemble(budget: number, work: number): boolean {
+    const chunks = this.chunks!;
+    if (this.output === null) {
+      chunks.push(this.out.subarray(0, this.outOff));
+      this.output = Buffer.allocUnsafe(this.total);
+    }
+    while (this.nextChunk < chunks.length) {
+      if (work >= budget) return this.pause(work);
+      const c = chunks[this.nextChunk]!;
+      chunks[this.nextChunk++] = EMPTY;
+      this.output.set(c, this.assembled);
+      this.assembled += c.length;
+      work += c.length >>> 3;
+    }
+    this.work = work;
+    return true;
+  }
+
+  private pause(work: number): false {
+    this.work = work;
+    return false;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /** Whether this Node.js lets us drive zlib synchronously (checked once). */
 export const syncZlibAvailable: boolean = (() => {

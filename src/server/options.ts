@@ -1,5 +1,5 @@
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
-import { DEFAULT_MAX_PAYLOAD, resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../protocol/index.js';
+import { DEFAULT_COMPRESSED_MAX_PAYLOAD, DEFAULT_MAX_PAYLOAD, resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../protocol/index.js';
 import type { ServerSocket } from './server-socket.js';
 import type { UpgradeRequest } from './upgrade-request.js';
 
@@ -35,7 +35,11 @@ export interface ServerOptions<U = unknown> extends ServerHandlers<U> {
    * A function decides per path instead (for a prefix with names under it, `/docs/<name>`).
    */
   path?: string | ((path: string) => boolean);
-  /** Largest message accepted, in bytes. Default 64 MiB. */
+  /**
+   * Largest message accepted, in bytes, fragmented or not, compressed or inflated. Default
+   * 64 MiB, and 16 MiB on connections that negotiated permessage-deflate (where a message
+   * of a few KB can inflate to megabytes); a value given here applies to both.
+   */
   maxPayload?: number;
   /** Most bytes a socket may have queued for writing before the backpressure policy applies. Default 1 MiB. */
   maxBackpressure?: number;
@@ -80,6 +84,8 @@ export interface ResolvedServerOptions {
   deflate: ResolvedDeflateOptions | null;
   path: string | ((path: string) => boolean) | undefined;
   maxPayload: number;
+  /** maxPayload on connections with permessage-deflate. */
+  compressedMaxPayload: number;
   maxBackpressure: number;
   dropOnBackpressure: boolean;
   heartbeatInterval: number;
@@ -149,6 +155,7 @@ export function resolveServerOptions(input: ServerOptions<never> | undefined): R
     deflate: resolveDeflateOptions(o.perMessageDeflate, 'perMessageDeflate', 'server'),
     path: o.path as ResolvedServerOptions['path'],
     maxPayload: count(o, 'maxPayload', DEFAULT_MAX_PAYLOAD, 1),
+    compressedMaxPayload: count(o, 'maxPayload', DEFAULT_COMPRESSED_MAX_PAYLOAD, 1),
     maxBackpressure: count(o, 'maxBackpressure', 1024 * 1024, 1),
     dropOnBackpressure: o.backpressurePolicy === 'drop',
     heartbeatInterval: count(o, 'heartbeatInterval', 30_000, 0, MAX_TIMER),

@@ -6,9 +6,11 @@ import {
   isValidApplicationCloseCode,
   toBytes,
   type MessageData,
+  ZLIB_SLICE,
 } from '../protocol/index.js';
 import { appendSmall, encodeSmallFrame, encodeSmallText, flushRegion, scheduleUncork, SMALL_FRAME } from './write-batch.js';
 import type { ServerCore } from './server-core.js';
+import { scheduleZlibSlice } from './zlib-slices.js';
 
 /** What send() did with a message. */
 export const SendStatus = {
@@ -34,6 +36,8 @@ export interface SendOptions {
 const HOLD_USER = 1;
 /** Our output to the peer is over maxBackpressure and not draining. */
 const HOLD_BACKPRESSURE = 2;
+/** A large compressed message is being processed in slices (see ZLIB_SLICE). */
+const HOLD_ZLIB = 4;
 
 const kSocket = Symbol('tether.socket');
 const EMPTY = Buffer.alloc(0);
@@ -107,9 +111,9 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     return (this.socket as Duplex & { remotePort?: number }).remotePort;
   }
 
-  /** Bytes queued in Node for this socket, not yet handed to the kernel. */
+  /** Bytes queued in Node for this socket, not yet handed to the kernel (and sends waiting behind a large message being compressed). */
   get bufferedAmount(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.waitingSendBytes;
   }
 
   /** True while the socket's write buffer is over its high-water mark; the drain handler fires when it empties. */
@@ -146,14 +150,12 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
    */
   sendEncoded(frame: Buffer | [Buffer, Uint8Array], size: number): SendStatus {
     if (!this.admit(size) || !this.beginWrite()) return SendStatus.Dropped;
-    // The frame is shared by every recipient: write it as it is, without copying it into
-    // the slab (the socket is corked, so a tick's frames still leave in one writev).
-    flushRegion(this);
-    if (Array.isArray(frame)) {
-      this.socket.write(frame[0]);
-      this.socket.write(frame[1]);
+    if (this.sendsWaiting) {
+      this.sendLater(() => {
+        if (this.beginWrite()) this.writeEncoded(frame);
+      }, size);
     } else {
-      this.socket.write(frame);
+      this.writeEncoded(frame);
     }
     this.core.counters.messagesOut++;
     return this.socket.writableNeedDrain ? this.congested() : SendStatus.Sent;
@@ -166,6 +168,18 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
       this.core.counters.backpressure++;
     }
     return SendStatus.Backpressure;
+  }
+
+  private writeEncoded(frame: Buffer | [Buffer, Uint8Array]): void {
+    // The frame is shared by every recipient: write it as it is, without copying it into
+    // the slab (the socket is corked, so a tick's frames still leave in one writev).
+    flushRegion(this);
+    if (Array.isArray(frame)) {
+      this.socket.write(frame[0]);
+      this.socket.write(frame[1]);
+    } else {
+      this.socket.write(frame);
+    }
   }
 
   /**
@@ -189,7 +203,7 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     // Frames of this tick still in the write slab are not counted: at most the replies to
     // one read (see onSocketData, which stops reading once the limit is reached).
     if (!this.canSend) return false;
-    const buffered = this.socket.writableLength;
+    const buffered = this.socket.writableLength + this.waitingSendBytes;
     if (buffered > 0 && buffered + size > this.core.options.maxBackpressure) {
       this.limitReached = true;
       if (this.core.options.dropOnBackpressure) {
@@ -283,6 +297,19 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     if (this.readyState === ReadyState.CLOSED) return;
     this.readyState = ReadyState.CLOSED;
     this.socket.destroy();
+  }
+
+  protected override scheduleZlibSlice(): boolean {
+    scheduleZlibSlice(this);
+    return true;
+  }
+
+  protected override pauseInput(): void {
+    this.holdReading(HOLD_ZLIB);
+  }
+
+  protected override resumeInput(): void {
+    this.releaseReading(HOLD_ZLIB);
   }
 
   protected override get outputStalled(): boolean {
@@ -399,6 +426,7 @@ function closeTimedOut(ws: ServerSocket<unknown>): void {
 function onSocketData(this: TaggedDuplex, chunk: Buffer): void {
   const ws = this[kSocket]!;
   ws.heard = true;
+  ws.zlibCredit = ZLIB_SLICE;
   // Replies to this chunk leave in one write when it is parsed, without a nextTick.
   if (!ws.corked) {
     ws.corked = true;

@@ -224,7 +224,7 @@ export class WebSocketServer<U = unknown> implements ServerCore<U> {
     const deflate = this.negotiateDeflate(request);
     const ws = new ServerSocket<U>(socket, this, request.data as U, protocol ?? '', deflate?.response ?? '');
     if (deflate) {
-      ws.enableDeflate(deflate.codec);
+      ws.enableDeflate(deflate.codec, this.options.compressedMaxPayload);
       if (deflate.codec.ownsContext) this.deflateContexts++;
     }
     this.clients.add(ws);
