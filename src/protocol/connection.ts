@@ -90,13 +90,16 @@ export abstract class ProtocolConnection extends MessageLayer {
   /** Sends a text message; compressed when deflate is on, `compress` allows it and it reaches the threshold. */
   sendText(text: string, compress = true): boolean {
     if (!this.canSend) return false;
-    this.sendMessage(Opcode.Text, text, compress, 0);
+    // Without compression nothing can be waiting: the direct path.
+    if (this.deflate === null) this.emitText(text);
+    else this.sendMessage(Opcode.Text, text, compress, 0);
     return true;
   }
 
   sendBinary(data: Uint8Array, compress = true): boolean {
     if (!this.canSend) return false;
-    this.sendMessage(Opcode.Binary, data, compress, 0);
+    if (this.deflate === null) this.emitFrame(Opcode.Binary, data, false);
+    else this.sendMessage(Opcode.Binary, data, compress, 0);
     return true;
   }
 

@@ -80,8 +80,7 @@ export abstract class FrameReader {
   /** Control frame payload split across chunks. */
   private controlBuffer: Buffer | null = null;
   /** While Held: the state to go back to, and the bytes that arrived meanwhile. */
-  private heldState: ReadState = ReadState.Header;
-  private heldInput: Buffer[] | null = null;
+  private held: { state: ReadState; input: Buffer[] } | null = null;
 
   constructor(options: FrameReaderOptions) {
     this.expectMasked = options.expectMasked;
@@ -115,7 +114,7 @@ export abstract class FrameReader {
     this.readState = ReadState.Stopped;
     this.messageBuffer = null;
     this.controlBuffer = null;
-    this.heldInput = null;
+    this.held = null;
   }
 
   /**
@@ -125,7 +124,7 @@ export abstract class FrameReader {
    */
   protected holdInput(): void {
     if (this.readState === ReadState.Stopped || this.readState === ReadState.Held) return;
-    this.heldState = this.readState;
+    this.held = { state: this.readState, input: [] };
     this.readState = ReadState.Held;
     this.pauseInput();
   }
@@ -133,19 +132,17 @@ export abstract class FrameReader {
   /** Parsing goes on where it stopped, first with the bytes kept while it waited. */
   protected releaseInput(): void {
     if (this.readState !== ReadState.Held) return;
-    this.readState = this.heldState;
-    const held = this.heldInput;
-    this.heldInput = null;
-    if (held !== null) {
-      for (let i = 0; i < held.length; i++) {
-        if (this.readState === ReadState.Stopped) return;
-        if (this.readState === ReadState.Held) {
-          // Held again by a message in what was kept: keep the rest, in order.
-          for (let j = i; j < held.length; j++) (this.heldInput ??= []).push(held[j]!);
-          return;
-        }
-        this.receive(held[i]!);
+    const kept = this.held!.input;
+    this.readState = this.held!.state;
+    this.held = null;
+    for (let i = 0; i < kept.length; i++) {
+      if (this.readState === ReadState.Stopped) return;
+      if (this.readState === ReadState.Held) {
+        // Held again by a message in what was kept: keep the rest, in order.
+        for (let j = i; j < kept.length; j++) this.held!.input.push(kept[j]!);
+        return;
       }
+      this.receive(kept[i]!);
     }
     if (this.readState !== ReadState.Held && this.readState !== ReadState.Stopped) this.resumeInput();
   }
@@ -163,7 +160,7 @@ export abstract class FrameReader {
       if (this.readState === ReadState.Header) pos = this.readHeader(data, pos, end);
       else if (this.readState === ReadState.Payload) pos = this.readPayload(data, pos, end);
       else {
-        if (this.readState === ReadState.Held) (this.heldInput ??= []).push(pos === 0 ? data : data.subarray(pos));
+        if (this.readState === ReadState.Held) this.held!.input.push(pos === 0 ? data : data.subarray(pos));
         return;
       }
     }

@@ -95,7 +95,10 @@ export abstract class MessageLayer extends FrameReader {
    * pass just to decide), in order behind a message still being compressed.
    */
   protected sendMessage(opcode: number, data: string | Uint8Array, compress: boolean, fragmentSize: number): void {
-    if (this.deflate === null || !compress || data.length < this.deflate.threshold) {
+    if (this.deflate === null) {
+      // Nothing is ever waiting without compression.
+      this.emitPlain(opcode, data, fragmentSize);
+    } else if (!compress || data.length < this.deflate.threshold) {
       if (this.sendsWaiting) this.sendLater(() => this.emitPlain(opcode, data, fragmentSize), data.length);
       else this.emitPlain(opcode, data, fragmentSize);
     } else if (this.sendsWaiting) {

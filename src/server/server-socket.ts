@@ -70,8 +70,8 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
   /** @internal */ closeTimer: NodeJS.Timeout | null = null;
   /** @internal Reasons reading is paused (HOLD_* bits); the socket reads when there is none. */ readHolds = 0;
   /** @internal A frame was refused for backpressure since the last drain. */ limitReached = false;
-  /** @internal Output progress at the last heartbeat (see outputProgressed). */ writtenOut = 0;
-  /** @internal */ queuedOut = 0;
+  /** @internal While reading is held for backpressure: output progress at the last heartbeat (see outputProgressed). */
+  progress: { written: number; queued: number } | null = null;
   /** @internal stats: over the high-water mark since the last drain. */ backlogged = false;
   /** Why we failed the connection, for the close handler's reason. */
   private failReason = '';
@@ -260,6 +260,7 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
   releaseReading(reason: number): void {
     if ((this.readHolds & reason) === 0) return;
     this.readHolds &= ~reason;
+    if (reason === HOLD_BACKPRESSURE) this.progress = null;
     if (this.readHolds === 0 && this.readyState !== ReadyState.CLOSED) this.socket.resume();
   }
 
@@ -270,10 +271,10 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
    */
   outputProgressed(): boolean {
     if ((this.readHolds & HOLD_BACKPRESSURE) === 0) return false;
-    const written = this.writtenOut;
-    const queued = this.queuedOut;
+    const { written, queued } = this.progress!;
     this.noteOutput();
-    return this.writtenOut > written || (this.writtenOut === written && this.queuedOut < queued);
+    const now = this.progress!;
+    return now.written > written || (now.written === written && now.queued < queued);
   }
 
   /**
@@ -283,8 +284,7 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
    */
   private noteOutput(): void {
     const s = this.socket as Duplex & { bytesWritten?: number; _handle?: { writeQueueSize?: number } | null };
-    this.writtenOut = (s.bytesWritten ?? 0) - s.writableLength;
-    this.queuedOut = s._handle?.writeQueueSize ?? 0;
+    this.progress = { written: (s.bytesWritten ?? 0) - s.writableLength, queued: s._handle?.writeQueueSize ?? 0 };
   }
 
   /** @internal The handshake is done: reading starts unless something holds it back. */
