@@ -23,7 +23,7 @@ interface ZlibWork {
   /** Fragment size for the compressed message, 0 for one frame. */
   deflateFragment: number;
   /** Sends made while a message is being compressed go out after it, in order. */
-  waiting: Array<{ send: () => void; size: number }>;
+  waiting: Array<{ send: () => void; size: number; dropped?: () => void }>;
   waitingBytes: number;
   /** The I/O layer will call runZlibSlice. */
   scheduled: boolean;
@@ -222,10 +222,10 @@ export abstract class MessageLayer extends FrameReader {
     return this.zlibWork === null ? 0 : this.zlibWork.waitingBytes;
   }
 
-  /** Queues a send behind the message being compressed. */
-  protected sendLater(send: () => void, size: number): void {
+  /** Queues a send behind the message being compressed; `dropped` is called instead if the connection fails first. */
+  protected sendLater(send: () => void, size: number, dropped?: () => void): void {
     const w = this.zlibWork!;
-    w.waiting.push({ send, size });
+    w.waiting.push({ send, size, dropped });
     w.waitingBytes += size;
   }
 
@@ -305,8 +305,10 @@ export abstract class MessageLayer extends FrameReader {
     w.inflating?.cancel();
     w.deflating?.cancel();
     w.inflating = w.deflating = null;
+    const waiting = w.waiting;
     w.waiting = [];
     w.waitingBytes = 0;
     this.zlibWork = null;
+    for (const entry of waiting) entry.dropped?.();
   }
 }

@@ -193,6 +193,11 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
       process.nextTick(callback, new Error('the connection is closed'));
       return;
     }
+    if (this.sendsWaiting) {
+      // After the sends waiting behind a message being compressed.
+      this.sendLater(() => this.whenWritten(callback), 0, () => process.nextTick(callback, new Error('the connection is closed')));
+      return;
+    }
     flushRegion(this);
     // Writes complete in order: an empty write completes after the frames before it.
     s.write(EMPTY, callback);

@@ -188,3 +188,17 @@ test('ZlibRun: any sequence of step budgets gives the bytes of one pass (deflate
   );
 });
 
+
+test('sends waiting behind a large message are told when the connection goes away first', () => {
+  class Told extends Sliced {
+    queueWithNotice(onDrop: () => void): void {
+      this.sendLater(() => {}, 0, onDrop);
+    }
+  }
+  const c = new Told();
+  c.sendBinary(Buffer.alloc(4 * MiB));
+  let dropped = 0;
+  c.queueWithNotice(() => dropped++);
+  c.transportClosed();
+  assert.equal(dropped, 1);
+});

@@ -220,3 +220,22 @@ test('default limits: 16 MiB on a compressed connection, 64 MiB without compress
   await allowed.waitFrames(1, 30_000);
   assert.equal(allowed.frames[0]!.opcode, 0xa);
 });
+
+test('whenWritten after a large compressed send calls back once that message is written', async () => {
+  let writtenAtCallback = -1;
+  const done = new Promise<void>((resolve) => {
+    void echoServer({
+      maxBackpressure: 64 * MiB,
+      open(ws: ServerSocket) {
+        ws.send(Buffer.alloc(8 * MiB, 0x41));
+        ws.whenWritten(() => {
+          writtenAtCallback = (ws.socket as unknown as { bytesWritten: number }).bytesWritten;
+          resolve();
+        });
+      },
+    }).then(({ port }) => peer(port));
+  });
+  await within(done, 30_000, 'whenWritten callback');
+  // The 101 response is about 200 bytes; the compressed 8 MiB message about 8 KB.
+  assert.ok(writtenAtCallback > 2000, `${writtenAtCallback} bytes written when called back`);
+});
