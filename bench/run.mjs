@@ -21,7 +21,8 @@ const reps = argv.includes('--reps') ? Number(argv[argv.indexOf('--reps') + 1]) 
 // --peers a,b: only these peers (a development run; the report is written only by a full run).
 const onlyPeers = argv.includes('--peers') ? argv[argv.indexOf('--peers') + 1].split(',') : null;
 // --baseline DIR: also run Tether from another built checkout (DIR/dist, DIR/bench/servers) as
-// the peer 'tether baseline', in the echo and broadcast scenarios: before/after in the same run.
+// the peer 'tether baseline', in the echo (plain and compressed) and broadcast scenarios:
+// before/after in the same run.
 const baseline = argv.includes('--baseline') ? argv[argv.indexOf('--baseline') + 1] : null;
 if (baseline && !existsSync(`${baseline}/dist/src/index.js`)) throw new Error(`--baseline ${baseline}: no dist/src/index.js there (build it first)`);
 const seconds = quick ? 1 : 2;
@@ -114,7 +115,7 @@ SCENARIOS.push({
   note: 'tether-realtime: each connection sends Connect, then Subscribes to `room<i % 100>` (JSON codec). socket.io: engine.io + socket.io connect, then emits `join` for `room<i % 100>`. tether: bare WebSocket connections (no handshake after the upgrade), for reference. Server RSS growth ÷ connections, 1.5 s after all are set up; servers on CPU 0, load generator on CPU 1.',
 });
 SCENARIOS.push({ id: 'idle memory (10,000 connections)', kind: 'idle', unit: 'KiB/conn', lowerIsBetter: true, peers: ['tether', 'ws+addons', 'uws', 'bun'], args: ['idle', '--conns', quick ? '2000' : '10000'] });
-SCENARIOS.push({ id: 'compressed echo 200 B depth 4', kind: 'echo', unit: 'msg/s', feature: 'deflate', peers: ['tether', 'ws+addons', 'uws', 'bun'], args: ['echo', '--conns', '100', '--depth', '4'], deflate: true });
+SCENARIOS.push({ id: 'compressed echo 200 B depth 4', kind: 'echo', unit: 'msg/s', feature: 'deflate', peers: ['tether', ...(baseline ? ['tether baseline'] : []), 'ws+addons', 'uws', 'bun'], args: ['echo', '--conns', '100', '--depth', '4'], deflate: true });
 
 function freePort() {
   return new Promise((resolve) => {
