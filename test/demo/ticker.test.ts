@@ -33,10 +33,12 @@ async function waitCaughtUp(page: Page, what: string): Promise<number> {
   const quotes = await serverQuotes();
   const started = Date.now();
   const want = Object.fromEntries(quotes.map((q) => [q.s, q.n]));
+  // Polled on a timer, not on animation frames: a page that was just throttled or blocked
+  // renders few frames on a loaded machine, and the check would run too seldom.
   await page.waitForFunction((w) => {
     const rows = Array.from(document.querySelectorAll('tr[data-symbol]'));
     return rows.length === Object.keys(w).length && rows.every((r) => Number(r.getAttribute('data-seq') ?? -1) >= w[r.getAttribute('data-symbol')!]!);
-  }, want, { timeout: STEP }).catch(async (err: Error) => {
+  }, want, { timeout: STEP, polling: 100 }).catch(async (err: Error) => {
     throw new Error(`${what}: ${err.message}; page ${JSON.stringify(await shownSeqs(page))} server ${JSON.stringify(want)}`);
   });
   return Date.now() - started;
