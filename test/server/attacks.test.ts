@@ -2,9 +2,9 @@
  * Attacks of issue 9 in small, against an echo server in a child process
  * (scripts/attack-server.mjs, driven by scripts/attack.mjs): the server's RSS stays
  * bounded, it ends what it must end, and a legitimate client on the side keeps getting
- * its echoes. The bounds are far from what the server uses so that a loaded machine does
- * not break them, and far below what the attacks cost before the fixes. Full-size runs
- * with the figures: `npm run attack`, docs/security.md.
+ * its echoes. The bounds are loose so that a loaded machine does not break them; each
+ * defect of issue 9 has its own regression test besides (listed in docs/security.md).
+ * Full-size runs with the figures: `npm run attack`, docs/security.md.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,15 +37,16 @@ async function attack(t: { diagnostic(s: string): void }, name: string, options:
 }
 
 test('ping flood (1,000 pings every 10 ms, never reading): memory stays bounded', async (t) => {
-  const r = await attack(t, 'ping-flood', { seconds: 3 });
-  // Before the fix the pongs piled up at ~12.7 MB/s without end.
+  const r = await attack(t, 'ping-flood', { seconds: 2 });
+  // Before the fix the pongs piled up at ~12.7 MB/s without end (test/server/ping-flood.test.ts).
   assert.ok(r.rssPeakMB - r.rssBeforeMB < 120, `RSS grew by ${(r.rssPeakMB - r.rssBeforeMB).toFixed(1)} MB`);
 });
 
-test('500 connections announcing 64 MiB frames and sending one byte: memory follows the bytes received', async (t) => {
-  const r = await attack(t, 'announce', { connections: 500, seconds: 3 });
-  assert.equal(r.facts['handshakes'], 500);
-  // 500 x 64 MiB announced; a reassembly buffer reserved per connection would be 500 MiB or more.
+test('300 connections announcing 64 MiB frames and sending one byte: memory follows the bytes received', async (t) => {
+  const r = await attack(t, 'announce', { connections: 300, seconds: 2 });
+  assert.equal(r.facts['handshakes'], 300);
+  // 300 x 64 MiB announced. (Memory reserved but never touched does not show in RSS: the
+  // regression test of the reservation itself is test/protocol/reader-memory.test.ts.)
   assert.ok(r.rssPeakMB - r.rssBeforeMB < 120, `RSS grew by ${(r.rssPeakMB - r.rssBeforeMB).toFixed(1)} MB`);
 });
 
