@@ -78,7 +78,7 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
 
   constructor(
     /** @internal */ readonly socket: Duplex,
-    /** @internal */ readonly core: ServerCore<U>,
+    /** @internal */ readonly core: ServerCore<ServerSocket<U>>,
     data: U,
     protocol: string,
     extensions: string,

@@ -28,7 +28,7 @@ import { routeUpgrades } from './upgrade-router.js';
  * sockets), attaches to an http/https server, or takes upgrades from a framework through
  * handleUpgrade. Connections report to server-level handlers.
  */
-export class WebSocketServer<U = unknown> implements ServerCore<U> {
+export class WebSocketServer<U = unknown> implements ServerCore<ServerSocket<U>> {
   readonly options: ResolvedServerOptions;
   readonly handlers: ServerHandlers<U>;
   /** Open connections (those past the handshake and not yet closed). */

@@ -7,15 +7,35 @@ import type { Duplex } from 'node:stream';
 import { HANDSHAKE_GUID } from '../protocol/index.js';
 import { ClientLink } from './client-link.js';
 import { clientDeflate, type WsDeflateOptions } from './deflate-options.js';
-import type { WebSocket } from './websocket.js';
+import type { Link, LinkOwner } from './link.js';
 
-/** ws's client options (the third constructor argument), plus http(s).request and TLS options. */
-export interface ClientOptions extends Omit<https.RequestOptions, 'timeout' | 'protocol'> {
+/**
+ * What connect() drives on the WebSocket it connects: a narrow view of it, so that this
+ * file (which websocket.ts loads) does not import websocket.ts back.
+ */
+export interface ConnectingSocket extends LinkOwner {
+  readonly readyState: number;
+  readonly url: string | undefined;
+  readonly CONNECTING: number;
+  _req: ClientRequest | null;
+  _abort: (() => void) | null;
+  _open(link: Link, socket: Duplex, protocol: string, extensions: string, allowSynchronousEvents: boolean): void;
+  _setUrl(url: string): void;
+  _fail(err: Error): void;
+  emit(event: string, ...args: unknown[]): boolean;
+  listenerCount(event: string): number;
+}
+
+/**
+ * ws's client options, with W the socket finishRequest receives: websocket.ts names them
+ * ClientOptions with W its WebSocket.
+ */
+export interface ConnectOptions<W> extends Omit<https.RequestOptions, 'timeout' | 'protocol'> {
   protocols?: string | string[];
   allowSynchronousEvents?: boolean;
   autoPong?: boolean;
   closeTimeout?: number;
-  finishRequest?: (request: ClientRequest, websocket: WebSocket) => void;
+  finishRequest?: (request: ClientRequest, websocket: W) => void;
   followRedirects?: boolean;
   generateMask?: (mask: Buffer) => void;
   handshakeTimeout?: number;
@@ -50,19 +70,19 @@ interface Attempt {
   originalSecure: boolean;
   originalIpc: boolean;
 }
-const attempts = new WeakMap<WebSocket, Attempt>();
+const attempts = new WeakMap<ConnectingSocket, Attempt>();
 
 /**
  * Starts a client connection the way ws does: an http(s) GET with the upgrade headers
  * (so agent, createConnection, finishRequest, TLS options and redirects work as there),
  * then the response checks, then Tether's engine on the upgraded socket.
  */
-export function connect(ws: WebSocket, address: string | URL, protocols: unknown, options: ClientOptions | undefined): Resolved {
+export function connect<W extends ConnectingSocket>(ws: W, address: string | URL, protocols: unknown, options: ConnectOptions<W> | undefined): Resolved {
   if (protocols === undefined) {
     protocols = options?.protocols === undefined ? [] : options.protocols;
   } else if (!Array.isArray(protocols)) {
     if (typeof protocols === 'object' && protocols !== null) {
-      options = protocols as ClientOptions;
+      options = protocols as ConnectOptions<W>;
       protocols = options.protocols === undefined ? [] : options.protocols;
     }
   }
@@ -85,7 +105,7 @@ export function connect(ws: WebSocket, address: string | URL, protocols: unknown
   return resolved;
 }
 
-function request(ws: WebSocket, address: string | URL, protocols: string[], userOptions: ClientOptions, r: Resolved): void {
+function request<W extends ConnectingSocket>(ws: W, address: string | URL, protocols: string[], userOptions: ConnectOptions<W>, r: Resolved): void {
   const attempt = attempts.get(ws)!;
   let url: URL;
   if (address instanceof URL) {
@@ -246,7 +266,7 @@ function request(ws: WebSocket, address: string | URL, protocols: string[], user
 }
 
 /** Headers on redirects, as ws does: credentials go only to the same host (and not from https to http). */
-function redirectHeaders(ws: WebSocket, attempt: Attempt, url: URL, secure: boolean, ipc: boolean, opts: https.RequestOptions, userOptions: ClientOptions): void {
+function redirectHeaders(ws: ConnectingSocket, attempt: Attempt, url: URL, secure: boolean, ipc: boolean, opts: https.RequestOptions, userOptions: ConnectOptions<never>): void {
   const headers = opts.headers as Record<string, unknown>;
   if (attempt.redirects === 0) {
     attempt.originalIpc = ipc;

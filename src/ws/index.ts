@@ -4,7 +4,26 @@
  */
 import { createWebSocketStream } from './stream.js';
 import { WebSocket } from './websocket.js';
-import { WebSocketServer } from './websocket-server.js';
+import { WebSocketServer, type ServerOptions, type VerifyClientCallbackAsync, type VerifyClientCallbackSync } from './websocket-server.js';
+
+// Declared here, where they are set, so that websocket.ts imports neither the server nor the
+// stream (both import it). The aliases keep the namespace's names from shadowing the classes.
+type ServerClass = typeof WebSocketServer;
+type StreamFunction = typeof createWebSocketStream;
+type ServerOptionsType = ServerOptions;
+type VerifySync = VerifyClientCallbackSync;
+type VerifyAsync = VerifyClientCallbackAsync;
+declare module './websocket.js' {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace WebSocket {
+    let WebSocketServer: ServerClass;
+    let Server: ServerClass;
+    let createWebSocketStream: StreamFunction;
+    type ServerOptions = ServerOptionsType;
+    type VerifyClientCallbackSync = VerifySync;
+    type VerifyClientCallbackAsync = VerifyAsync;
+  }
+}
 
 // As in ws, the default export is the WebSocket class carrying the rest as properties.
 WebSocket.WebSocket = WebSocket;
@@ -15,7 +34,7 @@ WebSocket.createWebSocketStream = createWebSocketStream;
 export default WebSocket;
 export { WebSocket, WebSocketServer, WebSocketServer as Server, createWebSocketStream };
 export type { SendOptions, WebSocketEvents } from './websocket.js';
-export type { ClientOptions } from './client-request.js';
+export type { ClientOptions } from './websocket.js';
 export type { ServerOptions, WebSocketServerEvents, VerifyClientInfo, VerifyClientCallbackSync, VerifyClientCallbackAsync } from './websocket-server.js';
 export type { WsDeflateOptions as PerMessageDeflateOptions } from './deflate-options.js';
 export type { BinaryType } from './binary.js';

@@ -3,12 +3,10 @@ import type { Duplex } from 'node:stream';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { isValidWireCloseCode, ReadyState } from '../protocol/index.js';
 import { BINARY_TYPES, EMPTY, isBlob, shapeBinary, toBuffer, type BinaryType } from './binary.js';
-import { connect, type ClientOptions } from './client-request.js';
+import { connect, type ConnectOptions } from './client-request.js';
 import { protocolErrorFor, notOpenError } from './errors.js';
 import { addEventListener, getAttribute, removeEventListener, setAttribute, type EventListener } from './event-target.js';
 import type { Link, LinkOwner } from './link.js';
-import type { createWebSocketStream } from './stream.js';
-import type * as Server from './websocket-server.js';
 
 export interface SendOptions {
   /** Send as a binary message (default: true for anything but a string). */
@@ -20,6 +18,10 @@ export interface SendOptions {
   /** Accepted for compatibility; frames are masked by role (clients mask, servers do not). */
   mask?: boolean;
 }
+
+/** ws's client options (the third constructor argument), plus http(s).request and TLS options. */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface ClientOptions extends ConnectOptions<WebSocket> {}
 
 type Callback = (err?: Error | null) => void;
 
@@ -34,11 +36,11 @@ export class WebSocket extends EventEmitter implements LinkOwner {
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;
   static readonly CLOSED = ReadyState.CLOSED;
-  /** The same classes as the named exports (set by the package entry), as ws has them. */
+  /**
+   * The same classes as the named exports (set by the package entry), as ws has them. The
+   * entry declares the others (WebSocketServer, Server, createWebSocketStream) where it sets them.
+   */
   declare static WebSocket: typeof WebSocket;
-  declare static WebSocketServer: typeof Server.WebSocketServer;
-  declare static Server: typeof Server.WebSocketServer;
-  declare static createWebSocketStream: typeof createWebSocketStream;
   declare readonly CONNECTING: 0;
   declare readonly OPEN: 1;
   declare readonly CLOSING: 2;
@@ -382,15 +384,15 @@ export interface WebSocket {
   removeListener(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
 }
 
-/** Type names @types/ws has under WebSocket (WebSocket.RawData, WebSocket.ServerOptions, ...). */
+/**
+ * Type names @types/ws has under WebSocket (WebSocket.RawData, WebSocket.ClientOptions, ...);
+ * the server's (WebSocket.ServerOptions, ...) are declared by the package entry.
+ */
 // eslint-disable-next-line @typescript-eslint/no-namespace
 export declare namespace WebSocket {
   type RawData = Buffer | ArrayBuffer | Buffer[];
   type Data = string | Buffer | ArrayBuffer | Buffer[];
-  type ServerOptions = Server.ServerOptions;
-  type ClientOptions = import('./client-request.js').ClientOptions;
-  type VerifyClientCallbackSync = Server.VerifyClientCallbackSync;
-  type VerifyClientCallbackAsync = Server.VerifyClientCallbackAsync;
+  type ClientOptions = ConnectOptions<WebSocket>;
   type PerMessageDeflateOptions = import('./deflate-options.js').WsDeflateOptions;
 }
 
