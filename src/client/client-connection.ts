@@ -21,6 +21,7 @@ import type { ResolvedClientOptions } from './options.js';
 export interface ClientConnectionOwner {
   handshakeDone(protocol: string, extensions: string): void;
   messageReceived(data: string | Buffer, isBinary: boolean): void;
+  pongReceived(payload: Buffer): void;
   /** The transport closed; `error` is set when the connection failed. */
   connectionClosed(error: Error | undefined): void;
 }
@@ -41,6 +42,10 @@ export class ClientConnection extends ProtocolConnection {
   /** Bytes of the next transmitted frame that count towards bufferedAmount. */
   accountBytes = 0;
   bufferedAmount = 0;
+  /** terminate() dropped the connection (no error to report). */
+  terminated = false;
+  /** Reasons to hold reading back (the message iterator's consumer is busy). */
+  private readHolds = 0;
 
   constructor(
     private readonly owner: ClientConnectionOwner,
@@ -123,6 +128,22 @@ export class ClientConnection extends ProtocolConnection {
     this.socket.destroy();
   }
 
+  /** Drops the transport at once, without a closing handshake. */
+  terminate(): void {
+    this.terminated = true;
+    if (this.readyState !== ReadyState.CLOSED) this.readyState = ReadyState.CLOSING;
+    this.clearTimer();
+    this.socket.destroy();
+  }
+
+  /** Stops (+1) or lets (-1) the socket read from the network; it reads while nothing holds it. */
+  holdReading(delta: 1 | -1): void {
+    const before = this.readHolds;
+    this.readHolds = Math.max(0, before + delta);
+    if (before === 0 && this.readHolds > 0) this.socket.pause();
+    else if (before > 0 && this.readHolds === 0 && !this.socket.destroyed) this.socket.resume();
+  }
+
   /** Closes or aborts, as WebSocket.close() does. */
   startClose(code: number | undefined, reason: string): void {
     if (this.readyState === ReadyState.CONNECTING) {
@@ -150,6 +171,10 @@ export class ClientConnection extends ProtocolConnection {
 
   protected override onMessage(data: string | Buffer, isBinary: boolean): void {
     this.owner.messageReceived(data, isBinary);
+  }
+
+  protected override onPong(payload: Buffer): void {
+    this.owner.pongReceived(payload);
   }
 
   protected override onCloseHandshake(): void {

@@ -1,7 +1,10 @@
 /** CloseEvent as browsers define it (Node has no global one before v23). */
 export class CloseEvent extends Event {
+  /** The close code: the peer's, 1005 when its close frame had none, 1006 when the connection was lost or terminated. */
   readonly code: number;
+  /** The peer's close reason ('' when none). */
   readonly reason: string;
+  /** Whether the closing handshake completed (both close frames crossed). */
   readonly wasClean: boolean;
   constructor(type: string, init: { code?: number; reason?: string; wasClean?: boolean } = {}) {
     super(type);
@@ -16,6 +19,7 @@ export class CloseEvent extends Event {
  * attached as `error` and `message` without changing what browser code sees.
  */
 export class ErrorEvent extends Event {
+  /** What went wrong (a handshake refusal, a protocol error, a socket error), when known. */
   readonly error: Error | undefined;
   readonly message: string;
   constructor(type: string, error?: Error) {
@@ -41,3 +45,22 @@ export const MessageEventImpl: typeof MessageEvent =
           this.origin = init.origin ?? '';
         }
       } as unknown as typeof MessageEvent);
+
+/**
+ * The events of a WebSocket and their types, as the DOM library declares them (with this
+ * module's CloseEvent and ErrorEvent, which carry the same fields and, on Node, the cause).
+ */
+export interface WebSocketEventMap {
+  open: Event;
+  message: MessageEvent;
+  error: ErrorEvent;
+  close: CloseEvent;
+}
+
+/** The options of addEventListener (DOM's AddEventListenerOptions, declared here so that Node-only programs need no DOM types). */
+export interface WebSocketListenerOptions {
+  capture?: boolean;
+  once?: boolean;
+  passive?: boolean;
+  signal?: AbortSignal;
+}

@@ -1,3 +1,4 @@
-export { WebSocket, type BinaryType } from './websocket.js';
-export { CloseEvent, ErrorEvent } from './events.js';
+export { WebSocket, type BinaryType, type WebSocketHandler, type WebSocketListener, type WebSocketSendData } from './websocket.js';
+export { CloseEvent, ErrorEvent, type WebSocketEventMap, type WebSocketListenerOptions } from './events.js';
+export type { WebSocketData } from './message-iterator.js';
 export type { ClientOptions } from './options.js';

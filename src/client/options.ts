@@ -3,7 +3,7 @@ import { DEFAULT_MAX_PAYLOAD, resolveDeflateOptions, type PerMessageDeflateOptio
 
 /** Node-only options, the third argument of `new WebSocket(url, protocols, options)`. */
 export interface ClientOptions {
-  /** Extra request headers (Authorization, Cookie, ...). */
+  /** Extra request headers (Authorization, Cookie, ...). Default: none. */
   headers?: Record<string, string>;
   /** The Origin header to send; browsers always send one, Node sends none by default. */
   origin?: string;
@@ -13,14 +13,15 @@ export interface ClientOptions {
   maxPayload?: number;
   /** After sending a close frame, wait this long for the server before dropping, in ms. Default 5 s. */
   closeTimeout?: number;
-  /** TLS options for wss:// (ca, cert, key, rejectUnauthorized, servername, ...). */
+  /** TLS options for wss:// (ca, cert, key, rejectUnauthorized, servername, ...). Default: Node's (the system's CAs, certificates checked). */
   tls?: TlsConnectionOptions;
-  /** Shorthands for the most used TLS options. */
+  /** Shorthand for `tls.ca`: the certificate authorities to trust. Default: Node's. */
   ca?: TlsConnectionOptions['ca'];
+  /** Shorthand for `tls.rejectUnauthorized`. Default true. */
   rejectUnauthorized?: boolean;
   /**
    * permessage-deflate (RFC 7692): `true` offers `permessage-deflate; client_max_window_bits`
-   * as browsers do; an object sets what to offer (and threshold, level, memLevel).
+   * as browsers do; an object sets what to offer (and threshold, level, memLevel). Default false.
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
 }

@@ -1,11 +1,19 @@
-import { CloseCode, ReadyState, toBytes } from '../protocol/index.js';
-import { ClientConnection, type ClientConnectionOwner } from './client-connection.js';
-import { CloseEvent, ErrorEvent, MessageEventImpl } from './events.js';
+import { CloseCode, MAX_CONTROL_PAYLOAD, ReadyState, toBytes } from '../protocol/index.js';
+import { ClientConnection } from './client-connection.js';
+import { CloseEvent, ErrorEvent, MessageEventImpl, type WebSocketEventMap, type WebSocketListenerOptions } from './events.js';
+import { iterateMessages, type WebSocketData } from './message-iterator.js';
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
+import { PingTracker } from './ping-tracker.js';
 
+/** How binary messages are delivered: 'blob' (the default, as in browsers), 'arraybuffer', or 'nodebuffer' (Node only: a Buffer). */
 export type BinaryType = 'blob' | 'arraybuffer' | 'nodebuffer';
-type SendData = string | ArrayBuffer | ArrayBufferView | Blob;
-type Handler = ((this: WebSocket, ev: any) => unknown) | null;
+/** What send() takes: text, or bytes and Blobs as binary (anything else is converted to a string, as browsers do). */
+export type WebSocketSendData = string | ArrayBuffer | ArrayBufferView | Blob;
+/** An event handler attribute (onopen, onmessage, onerror, onclose), typed as the DOM types it. */
+export type WebSocketHandler<E> = ((this: WebSocket, ev: E) => any) | null;
+/** A listener for addEventListener: a function or an object with handleEvent. */
+export type WebSocketListener<E> = ((this: WebSocket, ev: E) => any) | { handleEvent(ev: E): any };
+type Handler = WebSocketHandler<any>;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -13,7 +21,9 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * The browser's WebSocket API on Node (WHATWG HTML §9.3), so browser code runs unchanged.
  * The third constructor argument carries Node-only options.
  */
-export class WebSocket extends EventTarget implements ClientConnectionOwner {
+// The ClientConnectionOwner of its connection (checked where it hands itself over, not
+// declared: those members are internal and stay out of the declarations).
+export class WebSocket extends EventTarget {
   static readonly CONNECTING = ReadyState.CONNECTING;
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;
@@ -32,10 +42,11 @@ export class WebSocket extends EventTarget implements ClientConnectionOwner {
   /** Bytes "sent" after the connection started closing: counted, never transmitted (as browsers do). */
   private discarded = 0;
   /** Sends waiting behind a Blob being read, to keep message order. */
-  private queue: SendData[] | null = null;
+  private queue: WebSocketSendData[] | null = null;
   /** close() called while Blobs were being read: the close frame waits for the queue. */
   private pendingClose: [number | undefined, string] | null = null;
   private readonly handlers = new Map<string, { current: Handler; listener: (ev: Event) => void }>();
+  private pings: PingTracker | null = null;
 
   /**
    * `options` is Node-only: it is used when it is a plain object (and then checked), and
@@ -78,7 +89,7 @@ export class WebSocket extends EventTarget implements ClientConnectionOwner {
    * `send({})` "[object Object]", as browsers do). A Symbol, or no argument, is a TypeError;
    * a refused send changes nothing.
    */
-  send(data: SendData): void {
+  send(data: WebSocketSendData): void {
     if (arguments.length === 0) throw new TypeError('send: 1 argument required (data)');
     data = toSendData(data);
     if (this.readyState === ReadyState.CONNECTING) throw new DOMException('the connection is not open yet', 'InvalidStateError');
@@ -94,7 +105,7 @@ export class WebSocket extends EventTarget implements ClientConnectionOwner {
       this.queue = [data];
       void this.drainQueue();
     } else {
-      this.transmit(data as Exclude<SendData, Blob>, size);
+      this.transmit(data as Exclude<WebSocketSendData, Blob>, size);
     }
   }
 
@@ -111,7 +122,64 @@ export class WebSocket extends EventTarget implements ClientConnectionOwner {
     else this.conn.startClose(closeCode, why);
   }
 
-  private transmit(data: Exclude<SendData, Blob>, size: number): void {
+  /**
+   * Node only (browsers have no such method): sends a ping and resolves with the round trip
+   * in milliseconds when the server's pong comes back. `data` (at most 125 bytes) is the
+   * ping's payload; by default a payload that tells this ping apart. The promise rejects if
+   * the connection closes first. Throws an InvalidStateError before the connection is open.
+   */
+  ping(data?: string | ArrayBuffer | ArrayBufferView): Promise<number> {
+    if (this.readyState === ReadyState.CONNECTING) throw new DOMException('the connection is not open yet', 'InvalidStateError');
+    const tracker = (this.pings ??= new PingTracker());
+    let payload: Buffer;
+    if (data === undefined) payload = tracker.nextPayload();
+    else if (typeof data === 'string') payload = Buffer.from(data);
+    else if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) payload = Buffer.from(toBytes(data));
+    else throw new TypeError('ping: data must be a string, an ArrayBuffer or an ArrayBufferView');
+    if (payload.length > MAX_CONTROL_PAYLOAD) throw new RangeError(`ping: data must be at most ${MAX_CONTROL_PAYLOAD} bytes, got ${payload.length}`);
+    if (this.readyState !== ReadyState.OPEN || !this.conn.sendPing(payload)) {
+      return Promise.reject(new Error('ping: the connection is closing or closed'));
+    }
+    return tracker.track(payload);
+  }
+
+  /**
+   * Node only: drops the connection at once, without the closing handshake. The close
+   * event follows with code 1006 and wasClean false (no error event: it was asked for).
+   */
+  terminate(): void {
+    if (this.conn.readyState === ReadyState.CLOSED) return;
+    this.conn.terminate();
+  }
+
+  /**
+   * Node only: `for await (const data of ws)` yields each message's data (as binaryType
+   * says) and ends when the connection closes cleanly; it throws when the connection fails.
+   * While a message waits for the loop's body the socket stops reading, so a slow consumer
+   * slows the server down (TCP flow control) instead of buffering without bound. Leaving
+   * the loop stops the iteration, not the connection. Event listeners still see every message.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<WebSocketData> {
+    return iterateMessages({
+      addEventListener: (type, listener) => this.addEventListener(type, listener),
+      removeEventListener: (type, listener) => this.removeEventListener(type, listener),
+      holdReading: (delta) => this.conn.holdReading(delta),
+    });
+  }
+
+  override addEventListener<K extends keyof WebSocketEventMap>(type: K, listener: WebSocketListener<WebSocketEventMap[K]> | null, options?: boolean | WebSocketListenerOptions): void;
+  override addEventListener(type: string, listener: WebSocketListener<Event> | null, options?: boolean | WebSocketListenerOptions): void;
+  override addEventListener(type: string, listener: WebSocketListener<any> | null, options?: boolean | WebSocketListenerOptions): void {
+    super.addEventListener(type, listener as EventListener | null, options);
+  }
+
+  override removeEventListener<K extends keyof WebSocketEventMap>(type: K, listener: WebSocketListener<WebSocketEventMap[K]> | null, options?: boolean | { capture?: boolean }): void;
+  override removeEventListener(type: string, listener: WebSocketListener<Event> | null, options?: boolean | { capture?: boolean }): void;
+  override removeEventListener(type: string, listener: WebSocketListener<any> | null, options?: boolean | { capture?: boolean }): void {
+    super.removeEventListener(type, listener as EventListener | null, options);
+  }
+
+  private transmit(data: Exclude<WebSocketSendData, Blob>, size: number): void {
     this.conn.accountBytes = size;
     if (typeof data === 'string') this.conn.sendText(data);
     else this.conn.sendBinary(toBytes(data));
@@ -125,7 +193,7 @@ export class WebSocket extends EventTarget implements ClientConnectionOwner {
       const item = queue[0]!;
       const data = typeof Blob !== 'undefined' && item instanceof Blob ? await item.arrayBuffer() : item;
       queue.shift();
-      if (this.conn.canSend) this.transmit(data as Exclude<SendData, Blob>, byteSize(data));
+      if (this.conn.canSend) this.transmit(data as Exclude<WebSocketSendData, Blob>, byteSize(data));
       else this.conn.bufferedAmount -= byteSize(data);
     }
     this.queue = null;
@@ -155,24 +223,30 @@ export class WebSocket extends EventTarget implements ClientConnectionOwner {
   }
 
   /** @internal */
+  pongReceived(payload: Buffer): void {
+    this.pings?.pongReceived(payload);
+  }
+
+  /** @internal */
   connectionClosed(error: Error | undefined): void {
     const conn = this.conn;
     const wasClean = error === undefined && conn.cleanlyClosed;
-    if (error !== undefined || !conn.closeReceived) this.dispatchEvent(new ErrorEvent('error', error ?? new Error('connection lost')));
-    const code = error !== undefined ? CloseCode.Abnormal : conn.closeCode;
+    this.pings?.rejectAll(new Error('ping: the connection closed before the pong arrived'));
+    if (!conn.terminated && (error !== undefined || !conn.closeReceived)) this.dispatchEvent(new ErrorEvent('error', error ?? new Error('connection lost')));
+    const code = error !== undefined || conn.terminated ? CloseCode.Abnormal : conn.closeCode;
     this.dispatchEvent(new CloseEvent('close', { code, reason: error !== undefined ? '' : conn.closeReason, wasClean }));
   }
 
   // Event handler attributes
 
-  get onopen(): Handler { return this.getHandler('open'); }
-  set onopen(fn: Handler) { this.setHandler('open', fn); }
-  get onmessage(): Handler { return this.getHandler('message'); }
-  set onmessage(fn: Handler) { this.setHandler('message', fn); }
-  get onerror(): Handler { return this.getHandler('error'); }
-  set onerror(fn: Handler) { this.setHandler('error', fn); }
-  get onclose(): Handler { return this.getHandler('close'); }
-  set onclose(fn: Handler) { this.setHandler('close', fn); }
+  get onopen(): WebSocketHandler<Event> { return this.getHandler('open'); }
+  set onopen(fn: WebSocketHandler<Event>) { this.setHandler('open', fn); }
+  get onmessage(): WebSocketHandler<MessageEvent> { return this.getHandler('message'); }
+  set onmessage(fn: WebSocketHandler<MessageEvent>) { this.setHandler('message', fn); }
+  get onerror(): WebSocketHandler<ErrorEvent> { return this.getHandler('error'); }
+  set onerror(fn: WebSocketHandler<ErrorEvent>) { this.setHandler('error', fn); }
+  get onclose(): WebSocketHandler<CloseEvent> { return this.getHandler('close'); }
+  set onclose(fn: WebSocketHandler<CloseEvent>) { this.setHandler('close', fn); }
 
   private getHandler(type: string): Handler {
     return this.handlers.get(type)?.current ?? null;
@@ -261,7 +335,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Bytes and Blobs stay as they are; anything else becomes its string, as WebIDL converts it. */
-function toSendData(data: unknown): SendData {
+function toSendData(data: unknown): WebSocketSendData {
   if (typeof data === 'string') return data;
   if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data;
   if (typeof Blob !== 'undefined' && data instanceof Blob) return data;
@@ -290,7 +364,7 @@ function percentDecode(text: string): string {
   }
 }
 
-function byteSize(data: SendData): number {
+function byteSize(data: WebSocketSendData): number {
   if (typeof data === 'string') return Buffer.byteLength(data);
   if (typeof Blob !== 'undefined' && data instanceof Blob) return data.size;
   return (data as ArrayBuffer).byteLength;

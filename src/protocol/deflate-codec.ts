@@ -235,9 +235,11 @@ export interface PerMessageDeflateOptions {
    * compressor shared by all connections). Client: require the server to do so.
    */
   serverNoContextTakeover?: boolean;
-  /** Server: ask clients to reset theirs. Client: promise to reset ours. */
+  /** Server: ask clients to reset theirs. Client: promise to reset ours. Default false. */
   clientNoContextTakeover?: boolean;
+  /** The server's LZ77 window, 8-15 bits. Default: 15 (not negotiated). */
   serverMaxWindowBits?: number;
+  /** The client's LZ77 window, 8-15 bits. Default: 15 (a client offers the parameter without a value, as browsers do). */
   clientMaxWindowBits?: number;
   /** Messages shorter than this are sent uncompressed (bytes; string length for text). Default 128. */
   threshold?: number;

@@ -6,9 +6,12 @@ import type { UpgradeRequest } from './upgrade-request.js';
 /** What the verify hook may answer: accept (true/undefined) or refuse with an HTTP status. */
 export type VerifyResult = boolean | void | undefined | { status: number; message?: string; headers?: Record<string, string> };
 
-/** Server-level handlers: one function per event for all connections, no emitter per socket. */
+/**
+ * Server-level handlers: one function per event for all connections, no emitter per socket.
+ * `U` is the type of `ws.data` (what the verify hook puts in `request.data`).
+ */
 export interface ServerHandlers<U = unknown> {
-  open?(ws: ServerSocket<U>, request: UpgradeRequest): void;
+  open?(ws: ServerSocket<U>, request: UpgradeRequest<U>): void;
   message?(ws: ServerSocket<U>, data: string | Buffer, isBinary: boolean): void;
   /** The socket's write buffer emptied after a send returned SendStatus.Backpressure. */
   drain?(ws: ServerSocket<U>): void;
@@ -21,10 +24,16 @@ export interface ServerHandlers<U = unknown> {
    * `code` has been sent and the connection is ending; the close handler follows.
    */
   protocolError?(ws: ServerSocket<U>, code: number, reason: string): void;
+  /**
+   * A hook of yours threw (or rejected) while an upgrade was handled: `verify`,
+   * `selectProtocol`, an `origins` function (the client got 500) or a `path` function (404;
+   * `request` is undefined then). Without this handler the error is logged with console.error.
+   */
+  error?(error: unknown, request: UpgradeRequest<U> | undefined): void;
 }
 
 export interface ServerOptions<U = unknown> extends ServerHandlers<U> {
-  /** Standalone: port to listen on (0 picks a free one). */
+  /** Standalone: port to listen on (0 picks a free one). Default: none, not standalone (use listen(), attach() or handleUpgrade()). */
   port?: number;
   /** Standalone: address to bind; defaults to all interfaces as net.Server does. */
   host?: string;
@@ -33,6 +42,7 @@ export interface ServerOptions<U = unknown> extends ServerHandlers<U> {
   /**
    * Only upgrades for this path are accepted (404 otherwise); the query string is ignored.
    * A function decides per path instead (for a prefix with names under it, `/docs/<name>`).
+   * Default: every path.
    */
   path?: string | ((path: string) => boolean);
   /**
@@ -43,7 +53,7 @@ export interface ServerOptions<U = unknown> extends ServerHandlers<U> {
   maxPayload?: number;
   /** Most bytes a socket may have queued for writing before the backpressure policy applies. Default 1 MiB. */
   maxBackpressure?: number;
-  /** 'close' closes a slow consumer with 1008; 'drop' drops messages while it is over the limit. */
+  /** 'close' closes a slow consumer with 1008; 'drop' drops messages while it is over the limit. Default 'close'. */
   backpressurePolicy?: 'close' | 'drop';
   /** Ping idle peers this often and drop the ones that did not answer the previous ping, in ms; 0 disables. Default 30 s. */
   heartbeatInterval?: number;
@@ -57,19 +67,25 @@ export interface ServerOptions<U = unknown> extends ServerHandlers<U> {
   maxHeaderSize?: number;
   /** Most simultaneous connections, handshakes in progress included (503 beyond). Default unlimited. */
   maxConnections?: number;
-  /** Accepted Origin values (browsers send one); others get 403. Requests without Origin are accepted. */
+  /** Accepted Origin values (browsers send one); others get 403. Requests without Origin are accepted. Default: every origin. */
   origins?: string[] | ((origin: string) => boolean);
-  /** Subprotocols the server speaks, in its order of preference. */
+  /** Subprotocols the server speaks, in its order of preference. Default: none (a client offering some gets none). */
   protocols?: string[];
   /** Chooses the subprotocol among those offered; return undefined/false to choose none. Overrides `protocols`. */
-  selectProtocol?: (offered: string[], request: UpgradeRequest) => string | false | undefined;
+  selectProtocol?(offered: string[], request: UpgradeRequest<U>): string | false | undefined;
   /**
    * permessage-deflate (RFC 7692): `true` accepts what browsers offer with safe defaults;
    * an object sets the parameters, `threshold`, `level`, `memLevel` and `maxContexts`.
+   * Default false (no compression).
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** Authentication and policy hook, sync or async, called before the 101 response. */
-  verify?: (request: UpgradeRequest) => VerifyResult | Promise<VerifyResult>;
+  /**
+   * Authentication and policy hook, sync or async, called before the 101 response: true or
+   * nothing accepts, false refuses with 401, `{ status, message, headers }` with that status;
+   * set `request.data` to what `ws.data` should hold. If it throws, the client gets 500 and the
+   * error handler the error. Default: every request is accepted.
+   */
+  verify?(request: UpgradeRequest<U>): VerifyResult | Promise<VerifyResult>;
   /** Answer pings with pongs automatically. Default true; with false, answer them in the ping handler (ws.sendPong). */
   autoPong?: boolean;
   /** Deliver text messages to the message handler as UTF-8 bytes (a Buffer) instead of strings. Default false. */
@@ -100,7 +116,7 @@ export interface ResolvedServerOptions {
   echoCloseReason: boolean;
 }
 
-const HANDLER_NAMES = ['open', 'message', 'drain', 'close', 'ping', 'pong', 'protocolError', 'verify', 'selectProtocol'] as const;
+const HANDLER_NAMES = ['open', 'message', 'drain', 'close', 'ping', 'pong', 'protocolError', 'error', 'verify', 'selectProtocol'] as const;
 const FLAGS = ['autoPong', 'textAsBytes', 'validateUtf8', 'echoCloseReason'] as const;
 const KNOWN = new Set<string>([
   ...HANDLER_NAMES, ...FLAGS, 'port', 'host', 'tls', 'path', 'maxPayload', 'maxBackpressure', 'backpressurePolicy', 'heartbeatInterval',

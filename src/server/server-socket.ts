@@ -76,6 +76,7 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
   /** Why we failed the connection, for the close handler's reason. */
   private failReason = '';
 
+  /** @internal Connections are made by their server. */
   constructor(
     /** @internal */ readonly socket: Duplex,
     /** @internal */ readonly core: ServerCore<ServerSocket<U>>,

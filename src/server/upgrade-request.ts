@@ -1,5 +1,8 @@
-/** The opening handshake request as the verify hook and the open handler see it. */
-export interface UpgradeRequest {
+/**
+ * The opening handshake request as the verify hook and the open handler see it. `U` is the
+ * type of `data`, the server's connection data type (`WebSocketServer<U>`).
+ */
+export interface UpgradeRequest<U = unknown> {
   method: string;
   /** Request target as sent, e.g. "/chat?room=1". */
   url: string;
@@ -17,7 +20,7 @@ export interface UpgradeRequest {
   /** True when the connection is TLS (wss://). */
   secure: boolean;
   /** Set by the verify hook (for example the authenticated user); becomes ws.data. */
-  data: unknown;
+  data: U | undefined;
 }
 
 /** The path part of a request target ("/chat?room=1" → "/chat"). */

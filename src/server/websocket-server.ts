@@ -16,7 +16,6 @@ import {
 import { readRequestHead } from './head-reader.js';
 import { Liveness } from './liveness.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerHandlers, type ServerOptions, type VerifyResult } from './options.js';
-import type { ServerCore } from './server-core.js';
 import { PreparedMessage } from './prepared-message.js';
 import { SendStatus, ServerSocket } from './server-socket.js';
 import { refusalReason, ServerCounters, type WebSocketServerStats } from './server-stats.js';
@@ -28,7 +27,9 @@ import { routeUpgrades } from './upgrade-router.js';
  * sockets), attaches to an http/https server, or takes upgrades from a framework through
  * handleUpgrade. Connections report to server-level handlers.
  */
-export class WebSocketServer<U = unknown> implements ServerCore<ServerSocket<U>> {
+// It is a ServerCore<ServerSocket<U>> for its connections (checked where it hands itself to them), not
+// declared as one: the contract's members are internal and stay out of the declarations.
+export class WebSocketServer<U = unknown> {
   readonly options: ResolvedServerOptions;
   readonly handlers: ServerHandlers<U>;
   /** Open connections (those past the handshake and not yet closed). */
@@ -100,8 +101,10 @@ export class WebSocketServer<U = unknown> implements ServerCore<ServerSocket<U>>
     if (typeof path === 'string') return targetPath(url) === path;
     try {
       return path(targetPath(url)) === true;
-    } catch {
-      return false; // A throwing matcher refuses (404) rather than crash the upgrade listener.
+    } catch (err) {
+      // A throwing matcher refuses (404) rather than crash the upgrade listener.
+      this.hookFailed('path', err, undefined);
+      return false;
     }
   }
 
@@ -153,11 +156,10 @@ export class WebSocketServer<U = unknown> implements ServerCore<ServerSocket<U>>
     if (!this.matches(head.target)) return this.refuse(socket, 404, 'no WebSocket endpoint at this path');
     const h = head.headers;
     const origin = typeof h['origin'] === 'string' ? h['origin'] : undefined;
-    if (origin !== undefined && !this.originAllowed(origin)) return this.refuse(socket, 403, 'origin not allowed');
     const path = targetPath(head.target);
     let query: URLSearchParams | undefined;
     const s = socket as Duplex & { remoteAddress?: string; remotePort?: number };
-    const request: UpgradeRequest = {
+    const request: UpgradeRequest<U> = {
       method: head.method, url: head.target, path, headers: h, protocols: checked.protocols, origin,
       // Parsed only if asked.
       get query() { return (query ??= new URLSearchParams(head.target.slice(path.length + 1))); },
@@ -166,25 +168,39 @@ export class WebSocketServer<U = unknown> implements ServerCore<ServerSocket<U>>
       get remotePort() { return s.remotePort; },
       secure, data: undefined,
     };
+    if (origin !== undefined) {
+      let allowed: boolean;
+      try {
+        allowed = this.originAllowed(origin);
+      } catch (err) {
+        this.hookFailed('origins', err, request);
+        return this.refuse(socket, 500, 'origin check failed');
+      }
+      if (!allowed) return this.refuse(socket, 403, 'origin not allowed');
+    }
     const verify = this.config.verify;
     if (verify === undefined) return this.accept(request, checked.key, socket, rest);
     let verdict: VerifyResult | Promise<VerifyResult>;
     try {
       verdict = verify(request);
-    } catch {
+    } catch (err) {
+      this.hookFailed('verify', err, request);
       return this.refuse(socket, 500, 'verify hook failed');
     }
     if (verdict instanceof Promise) {
       verdict.then(
         (v) => this.afterVerify(v, request, checked.key, socket, rest),
-        () => this.refuse(socket, 500, 'verify hook failed'),
+        (err: unknown) => {
+          this.hookFailed('verify', err, request);
+          this.refuse(socket, 500, 'verify hook failed');
+        },
       );
     } else {
       this.afterVerify(verdict, request, checked.key, socket, rest);
     }
   }
 
-  private afterVerify(v: VerifyResult, request: UpgradeRequest, key: string, socket: Duplex, rest: Buffer): void {
+  private afterVerify(v: VerifyResult, request: UpgradeRequest<U>, key: string, socket: Duplex, rest: Buffer): void {
     if (socket.destroyed) return;
     if (this.closing) return this.refuse(socket, 503, 'server shutting down');
     if (v === false) return this.refuse(socket, 401, 'unauthorized');
@@ -200,7 +216,7 @@ export class WebSocketServer<U = unknown> implements ServerCore<ServerSocket<U>>
     return allowed.some((a) => a === '*' || a.toLowerCase() === o);
   }
 
-  private selectProtocol(request: UpgradeRequest): string | undefined {
+  private selectProtocol(request: UpgradeRequest<U>): string | undefined {
     const offered = request.protocols;
     if (offered.length === 0) return undefined;
     if (this.config.selectProtocol) {
@@ -212,11 +228,12 @@ export class WebSocketServer<U = unknown> implements ServerCore<ServerSocket<U>>
     return this.config.protocols?.find((p) => offered.includes(p));
   }
 
-  private accept(request: UpgradeRequest, key: string, socket: Duplex, rest: Buffer): void {
+  private accept(request: UpgradeRequest<U>, key: string, socket: Duplex, rest: Buffer): void {
     let protocol: string | undefined;
     try {
       protocol = this.selectProtocol(request);
-    } catch {
+    } catch (err) {
+      this.hookFailed('selectProtocol', err, request);
       return this.refuse(socket, 500, 'subprotocol selection failed');
     }
     this.settle(socket);
@@ -281,7 +298,7 @@ export class WebSocketServer<U = unknown> implements ServerCore<ServerSocket<U>>
   }
 
   /** Accepts the first acceptable permessage-deflate offer, if compression is on. */
-  private negotiateDeflate(request: UpgradeRequest): { codec: PerMessageDeflate; response: string } | null {
+  private negotiateDeflate(request: UpgradeRequest<U>): { codec: PerMessageDeflate; response: string } | null {
     const settings = this.options.deflate;
     const header = request.headers['sec-websocket-extensions'];
     if (settings === null || header === undefined) return null;
@@ -320,6 +337,20 @@ export class WebSocketServer<U = unknown> implements ServerCore<ServerSocket<U>>
    */
   stats(): WebSocketServerStats {
     return this.counters.snapshot(this.clients, this.clients.size, this.pending.size);
+  }
+
+  /** A hook of the application threw during an upgrade: the error handler hears of it (else the console). */
+  private hookFailed(hook: 'verify' | 'selectProtocol' | 'origins' | 'path', err: unknown, request: UpgradeRequest<U> | undefined): void {
+    const handler = this.handlers.error;
+    if (handler === undefined) {
+      console.error(`tether: the ${hook} hook threw:`, err);
+      return;
+    }
+    try {
+      handler(err, request);
+    } catch (handlerErr) {
+      console.error(`tether: the error handler threw (on an error of the ${hook} hook):`, handlerErr);
+    }
   }
 
   /** @internal */

@@ -1,3 +1,3 @@
-export { YjsServer, YjsClose, attachYjs, type YjsServerOptions } from './yjs-server.js';
-export { YjsConnection } from './shared-document.js';
+export { YjsServer, YjsClose, attachYjs, type YjsServerOptions, type YjsWebSocketOptions } from './yjs-server.js';
+export { YjsConnection, SharedDocument, type YjsSocket } from './shared-document.js';
 export { MessageType, SyncType, YjsWireError } from './wire.js';

@@ -16,7 +16,8 @@ export class YjsConnection {
   ) {}
 }
 
-type Socket = ServerSocket<YjsConnection>;
+/** A connection to a document. */
+export type YjsSocket = ServerSocket<YjsConnection>;
 
 interface AwarenessChange {
   added: number[];
@@ -33,7 +34,7 @@ interface AwarenessChange {
 export class SharedDocument {
   readonly doc: Y.Doc;
   readonly awareness: Awareness;
-  readonly connections = new Set<Socket>();
+  readonly connections = new Set<YjsSocket>();
 
   constructor(
     readonly name: string,
@@ -48,7 +49,7 @@ export class SharedDocument {
   }
 
   /** A connection joined: send our state vector (sync step 1) and everyone's awareness. */
-  join(ws: Socket): void {
+  join(ws: YjsSocket): void {
     this.connections.add(ws);
     ws.send(encodeMessage([MessageType.Sync, SyncType.Step1], Y.encodeStateVector(this.doc)));
     const states = [...this.awareness.getStates().keys()];
@@ -56,7 +57,7 @@ export class SharedDocument {
   }
 
   /** A connection left: forget it and tell the others its cursors are gone. */
-  leave(ws: Socket): void {
+  leave(ws: YjsSocket): void {
     this.connections.delete(ws);
     const ids = [...ws.data.clients];
     ws.data.clients.clear();
@@ -67,7 +68,7 @@ export class SharedDocument {
    * Handles one message from a connection. Throws YjsWireError for a message that does not
    * follow the protocol; nothing of it has been applied then.
    */
-  receive(ws: Socket, message: Uint8Array): void {
+  receive(ws: YjsSocket, message: Uint8Array): void {
     const r = new WireReader(message);
     const type = r.varUint();
     switch (type) {
@@ -125,13 +126,13 @@ export class SharedDocument {
 
   private updated(update: Uint8Array, origin: unknown): void {
     if (this.connections.size === 0) return;
-    const except = this.connections.has(origin as Socket) ? (origin as Socket) : undefined;
+    const except = this.connections.has(origin as YjsSocket) ? (origin as YjsSocket) : undefined;
     this.websocket.broadcast(encodeMessage([MessageType.Sync, SyncType.Update], update), { to: this.connections, except });
   }
 
   private awarenessChanged({ added, updated, removed }: AwarenessChange, origin: unknown): void {
-    if (this.connections.has(origin as Socket)) {
-      const mine = (origin as Socket).data.clients;
+    if (this.connections.has(origin as YjsSocket)) {
+      const mine = (origin as YjsSocket).data.clients;
       for (const id of added) mine.add(id);
       for (const id of updated) mine.add(id);
       for (const id of removed) mine.delete(id);

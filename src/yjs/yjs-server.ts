@@ -8,7 +8,8 @@ import { WebSocketServer, type ServerOptions, type ServerSocket, type UpgradeReq
 import { SharedDocument, YjsConnection } from './shared-document.js';
 import { YjsWireError } from './wire.js';
 
-type WebSocketOptions = Omit<
+/** The options of the WebSocketServer under a YjsServer: all but those the Yjs server sets itself. */
+export type YjsWebSocketOptions = Omit<
   ServerOptions<YjsConnection>,
   'open' | 'message' | 'drain' | 'close' | 'ping' | 'pong' | 'path' | 'port' | 'host' | 'tls' | 'protocols' | 'selectProtocol'
 >;
@@ -25,7 +26,7 @@ export interface YjsServerOptions {
    */
   prefix?: string;
   /** Options of the underlying WebSocketServer (maxPayload, default here 16 MiB; verify; limits...). */
-  websocket?: WebSocketOptions;
+  websocket?: YjsWebSocketOptions;
   /** Most documents held in memory; a connection that would create one more is refused (503). Default 1000. */
   maxDocuments?: number;
   /** Longest document name, in characters. Default 512. */
@@ -158,7 +159,7 @@ export class YjsServer {
     return name.length > 0 && name.length <= this.maxNameLength ? name : null;
   }
 
-  private verify(request: UpgradeRequest, userVerify: WebSocketOptions['verify']): VerifyResult | Promise<VerifyResult> {
+  private verify(request: UpgradeRequest<YjsConnection>, userVerify: YjsWebSocketOptions['verify']): VerifyResult | Promise<VerifyResult> {
     const name = this.nameOf(request.path);
     if (name === null) return { status: 400, message: 'bad document name' };
     if (!this.docs.has(name) && this.docs.size >= this.maxDocuments) return { status: 503, message: 'too many documents' };
