@@ -1,32 +1,33 @@
 import { createInterface } from 'node:readline';
 import { WebSocket } from '../client/index.js';
-import { parseFlags, UsageError } from './args.js';
+import { formatFlags, HELP_FLAG, parseFlags, UsageError, type FlagTable } from './args.js';
+import { errorLine } from './errors.js';
+import { printable } from './printable.js';
 
-export const CONNECT_HELP = `Usage: tether connect <url> [--header K:V]... [--protocol P]... [--deflate]
+export const CONNECT_FLAGS: FlagTable = {
+  header: { type: 'string', multiple: true, value: 'K:V', help: 'add a request header (repeatable)' },
+  protocol: { type: 'string', multiple: true, value: 'P', help: 'offer a subprotocol (repeatable)' },
+  origin: { type: 'string', value: 'O', help: 'send an Origin header' },
+  deflate: { type: 'boolean', help: 'offer permessage-deflate (RFC 7692) compression' },
+  help: HELP_FLAG,
+};
+
+export const CONNECT_HELP = `Usage: tether connect <url> [--header K:V]... [--protocol P]... [--origin O] [--deflate]
 
 An interactive client: each line typed is sent as a text message, each message
-received is printed. Ctrl-C (or end of input) closes the connection cleanly.
+received is printed (text with its control characters escaped, binary as hex).
+Ctrl-C (or end of input) closes the connection cleanly.
 
-  --header K:V   add a request header (repeatable)
-  --protocol P   offer a subprotocol (repeatable)
-  --origin O     send an Origin header
-  --deflate      offer permessage-deflate (RFC 7692) compression
-  -h, --help     this help
+${formatFlags(CONNECT_FLAGS)}
 `;
 
 export async function connectCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, {
-    header: { type: 'string', short: 'H', multiple: true },
-    protocol: { type: 'string', short: 'P', multiple: true },
-    origin: { type: 'string' },
-    deflate: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values, positionals } = parseFlags('connect', args, CONNECT_FLAGS);
   if (values.help) {
     process.stdout.write(CONNECT_HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError('connect needs exactly one URL');
+  if (positionals.length !== 1) throw new UsageError('connect needs exactly one URL (see tether connect --help)');
   const headers: Record<string, string> = {};
   for (const h of (values.header as string[] | undefined) ?? []) {
     const i = h.indexOf(':');
@@ -60,17 +61,18 @@ export async function connectCommand(args: string[]): Promise<number> {
     });
     ws.onopen = () => {
       opened = true;
-      process.stderr.write(`connected to ${ws.url}${ws.protocol ? ` (protocol ${ws.protocol})` : ''}${ws.extensions ? ` (extensions ${ws.extensions})` : ''}\n`);
+      // The protocol and extensions are the server's words: escaped like its messages.
+      process.stderr.write(`connected to ${ws.url}${ws.protocol ? ` (protocol ${printable(ws.protocol)})` : ''}${ws.extensions ? ` (extensions ${printable(ws.extensions)})` : ''}\n`);
       for (const line of early.splice(0)) ws.send(line);
       if (inputEnded) ws.close(1000);
     };
-    ws.onmessage = (e: MessageEvent) => {
+    ws.onmessage = (e) => {
       const d = e.data as string | Buffer;
-      process.stdout.write(typeof d === 'string' ? `< ${d}\n` : `< <binary ${d.length} bytes> ${d.toString('hex').slice(0, 64)}\n`);
+      process.stdout.write(typeof d === 'string' ? `< ${printable(d)}\n` : `< <binary ${d.length} bytes> ${d.toString('hex').slice(0, 64)}\n`);
     };
-    ws.onerror = (e: Event & { message?: string }) => process.stderr.write(`error: ${e.message || 'connection failed'}\n`);
-    ws.onclose = (e: CloseEvent) => {
-      process.stderr.write(`closed: ${e.code}${e.reason ? ` ${e.reason}` : ''}\n`);
+    ws.onerror = (e) => process.stderr.write(errorLine(printable(e.message || 'connection failed')));
+    ws.onclose = (e) => {
+      process.stderr.write(`closed: ${e.code}${e.reason ? ` ${printable(e.reason)}` : ''}\n`);
       rl.close();
       resolve(opened && e.wasClean ? 0 : 1);
     };

@@ -1,6 +1,13 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseFlags, UsageError } from './args.js';
+import { formatFlags, HELP_FLAG, integerFlag, parseFlags, UsageError, type FlagTable } from './args.js';
+import { errorLine } from './errors.js';
+
+export const DEMO_FLAGS: FlagTable = {
+  port: { type: 'string', value: 'N', help: 'port to listen on (default $PORT, else 8080; 0 picks a free one)' },
+  host: { type: 'string', value: 'H', help: 'address to bind (default $HOST, else 127.0.0.1)' },
+  help: HELP_FLAG,
+};
 
 export const DEMO_HELP = `Usage: tether demo [--port N] [--host H]
 
@@ -9,9 +16,7 @@ page (chat, live comments, stock ticker, monitoring, collaborative editing, a ga
 task progress, a video call), in this one process. Prints the URL to open.
 Ctrl-C drains: realtime clients get 1012 with a reconnect delay hint.
 
-  --port N       port to listen on (default $PORT, else 8080; 0 picks a free one)
-  --host H       address to bind (default $HOST, else 127.0.0.1)
-  -h, --help     this help
+${formatFlags(DEMO_FLAGS)}
 
 In a clone of the repository, \`npm start\` builds the demo and runs this command.
 `;
@@ -26,23 +31,17 @@ const DEMO_SERVER = new URL('../../demo/app/demo-server.js', import.meta.url);
 
 function parsePort(v: string | undefined, from: string): number {
   if (v === undefined || v === '') return 8080;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`${from} must be an integer between 0 and 65535, got "${v}"`);
-  return n;
+  return integerFlag(from, v, 0, 65535);
 }
 
 export async function demoCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values, positionals } = parseFlags('demo', args, DEMO_FLAGS);
   if (values.help) {
     process.stdout.write(DEMO_HELP);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  const port = values.port !== undefined ? parsePort(values.port as string, '--port') : parsePort(process.env.PORT, 'PORT');
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (see tether demo --help)`);
+  const port = values.port !== undefined ? parsePort(values.port as string, '--port') : parsePort(process.env.PORT, 'the PORT environment variable');
   const host = (values.host as string | undefined) ?? (process.env.HOST || '127.0.0.1');
   if (!existsSync(fileURLToPath(DEMO_SERVER))) {
     throw new Error('the demo is not built: in a clone of the repository, run `npm start` (or `npm run build`)');
@@ -55,8 +54,8 @@ export async function demoCommand(args: string[]): Promise<number> {
     if (stopping) process.exit(130); // A second Ctrl-C does not wait for the drain.
     stopping = true;
     process.stdout.write('tether: draining (Ctrl-C again to quit at once)\n');
-    demo.close().then(() => process.exit(0), (err) => {
-      process.stderr.write(`tether: ${(err as Error)?.message ?? String(err)}\n`);
+    demo.close().then(() => process.exit(0), (err: unknown) => {
+      process.stderr.write(errorLine(err));
       process.exit(1);
     });
   };

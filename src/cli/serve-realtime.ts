@@ -1,7 +1,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readBrowserBundle, RealtimeServer } from '../realtime/index.js';
+import { readFileSync } from 'node:fs';
+import { browserBundlePath, readBrowserBundle, RealtimeServer } from '../realtime/index.js';
 import { addConformanceHandlers, conformanceOptions } from './conformance-hub.js';
+import { errorLine } from './errors.js';
+import { hubHttpHandler } from './hub-http.js';
 
 /**
  * `tether serve --realtime`: a development hub. Anonymous sessions may subscribe and publish
@@ -14,20 +17,13 @@ export async function serveRealtime(port: number, host: string, maxPayload: numb
   const rt = new RealtimeServer({
     // The conformance hub follows the rules the protocol test vectors expect (docs/protocol.md §10).
     ...(conformance ? conformanceOptions() : { authorize: { publish: () => true }, topics: () => ({ presence: true }) }),
-    websocket: { perMessageDeflate: deflate, ...(maxPayload === undefined ? {} : { maxPayload }) },
-    onError: (err) => process.stderr.write(`tether: ${(err as Error)?.message ?? String(err)}\n`),
+    websocket: { perMessageDeflate: deflate, ...(maxPayload === undefined ? {} : { maxPayload }), error: (err) => process.stderr.write(errorLine(err)) },
+    onError: (err) => process.stderr.write(errorLine(err)),
   });
   if (conformance) addConformanceHandlers(rt);
   // A request any client can use to check the round trip.
   else rt.handle('echo', (data) => data);
-  const http = createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/tether-realtime.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'content-length': bundle.length, 'access-control-allow-origin': '*' });
-      res.end(bundle);
-    } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('tether realtime hub: GET /tether-realtime.js for the client\n');
-    }
-  });
+  const http = createServer(hubHttpHandler(bundle, readSourceMap()));
   rt.attach(http);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -42,4 +38,13 @@ export async function serveRealtime(port: number, host: string, maxPayload: numb
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+/** The bundle's source map, next to it (absent if the bundle was built without one). */
+function readSourceMap(): Buffer | undefined {
+  try {
+    return readFileSync(`${browserBundlePath()}.map`);
+  } catch {
+    return undefined;
+  }
 }

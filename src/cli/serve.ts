@@ -1,58 +1,47 @@
 import { DEFAULT_MAX_PAYLOAD } from '../protocol/index.js';
 import { SendStatus, WebSocketServer } from '../server/index.js';
-import { parseFlags, UsageError } from './args.js';
+import { formatFlags, HELP_FLAG, integerFlag, parseFlags, UsageError, type FlagTable } from './args.js';
+import { errorLine } from './errors.js';
 import { serveRealtime } from './serve-realtime.js';
 
-export const SERVE_HELP = `Usage: tether serve [--port N] [--host H] (--echo | --realtime [--conformance]) [--deflate]
+export const SERVE_FLAGS: FlagTable = {
+  port: { type: 'string', value: 'N', help: 'port to listen on (default 8080; 0 picks a free one)' },
+  host: { type: 'string', value: 'H', help: 'address to bind (default 127.0.0.1)' },
+  echo: { type: 'boolean', help: 'send every message back with the same type' },
+  realtime: {
+    type: 'boolean',
+    help: 'a realtime hub (tether.v1): anonymous sessions may subscribe and\npublish to any topic (with presence), within the default rate limit\n(1000 messages per second per session); the browser client is served\nat /tether-realtime.js; drains with 1012 on Ctrl-C',
+  },
+  conformance: {
+    type: 'boolean',
+    help: "with --realtime: the rules the protocol test vectors expect\n(docs/protocol.md, section 10) instead of the open hub's",
+  },
+  deflate: { type: 'boolean', help: 'accept permessage-deflate (RFC 7692) compression' },
+  'max-payload': { type: 'string', value: 'N', help: 'largest message accepted, in bytes (default 64 MiB, 16 MiB on compressed\nconnections; 1 MiB with --realtime)' },
+  help: HELP_FLAG,
+};
+
+export const SERVE_HELP = `Usage: tether serve (--echo | --realtime [--conformance]) [--port N] [--host H] [--deflate] [--max-payload N]
 
 Runs a WebSocket server and prints the URL it listens on.
 
-  --port N       port to listen on (default 8080; 0 picks a free one)
-  --host H       address to bind (default 127.0.0.1)
-  --echo         send every message back with the same type
-  --realtime     a realtime hub (tether.v1): anonymous sessions may subscribe and
-                 publish to any topic (with presence), within the default rate limit
-                 (1000 messages per second per session); the browser client is served
-                 at /tether-realtime.js; drains with 1012 on Ctrl-C
-  --conformance  with --realtime: the rules the protocol test vectors expect
-                 (docs/protocol.md, section 10) instead of the open hub's
-  --deflate      accept permessage-deflate (RFC 7692) compression
-  --max-payload N  largest message accepted, in bytes (default 64 MiB, 16 MiB on compressed
-                   connections; 1 MiB with --realtime)
-  -h, --help     this help
+${formatFlags(SERVE_FLAGS)}
 `;
 
-function parsePort(v: string | undefined): number {
-  if (v === undefined) return 8080;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`--port must be an integer between 0 and 65535, got "${v}"`);
-  return n;
-}
-
 export async function serveCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, {
-    port: { type: 'string', short: 'p' },
-    host: { type: 'string' },
-    echo: { type: 'boolean' },
-    realtime: { type: 'boolean' },
-    conformance: { type: 'boolean' },
-    deflate: { type: 'boolean' },
-    'max-payload': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values, positionals } = parseFlags('serve', args, SERVE_FLAGS);
   if (values.help) {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (see tether serve --help)`);
   if (!values.echo && !values.realtime) throw new UsageError('serve needs a behaviour: --echo or --realtime');
   if (values.echo && values.realtime) throw new UsageError('choose one of --echo and --realtime');
   if (values.conformance && !values.realtime) throw new UsageError('--conformance goes with --realtime');
-  const port = parsePort(values.port as string | undefined);
+  const port = values.port === undefined ? 8080 : integerFlag('--port', values.port as string, 0, 65535);
   const host = (values.host as string | undefined) ?? '127.0.0.1';
   const maxPayloadFlag = values['max-payload'] as string | undefined;
-  if (maxPayloadFlag !== undefined && !/^\d+$/.test(maxPayloadFlag)) throw new UsageError('--max-payload must be a positive integer');
-  const maxPayload = maxPayloadFlag === undefined ? DEFAULT_MAX_PAYLOAD : Number(maxPayloadFlag);
+  const maxPayload = maxPayloadFlag === undefined ? DEFAULT_MAX_PAYLOAD : integerFlag('--max-payload', maxPayloadFlag, 1);
   if (values.realtime) {
     const hub = await serveRealtime(port, host, maxPayloadFlag === undefined ? undefined : maxPayload, values.deflate === true, values.conformance === true);
     process.stdout.write(`tether: realtime hub listening on ${hub.url} (client at ${hub.url.replace('ws://', 'http://')}tether-realtime.js)\n`);
@@ -76,6 +65,9 @@ export async function serveCommand(args: string[]): Promise<number> {
     },
     drain(ws) {
       ws.resume();
+    },
+    error(err) {
+      process.stderr.write(errorLine(err));
     },
   });
   const addr = await server.listen(port, host);
