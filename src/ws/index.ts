@@ -33,9 +33,9 @@ WebSocket.createWebSocketStream = createWebSocketStream;
 
 export default WebSocket;
 export { WebSocket, WebSocketServer, WebSocketServer as Server, createWebSocketStream };
-export type { SendOptions, WebSocketEvents } from './websocket.js';
+export type { SendOptions, Callback, WebSocketEvents } from './websocket.js';
 export type { ClientOptions } from './websocket.js';
-export type { ServerOptions, WebSocketServerEvents, VerifyClientInfo, VerifyClientCallbackSync, VerifyClientCallbackAsync } from './websocket-server.js';
+export type { ServerOptions, ResolvedOptions, WebSocketServerEvents, VerifyClientInfo, VerifyClientCallbackSync, VerifyClientCallbackAsync } from './websocket-server.js';
 export type { WsDeflateOptions as PerMessageDeflateOptions } from './deflate-options.js';
 export type { BinaryType } from './binary.js';
-export { Event, MessageEvent, CloseEvent, ErrorEvent } from './event-target.js';
+export { Event, MessageEvent, CloseEvent, ErrorEvent, type EventListener } from './event-target.js';

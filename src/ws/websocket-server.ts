@@ -52,7 +52,8 @@ export interface ServerOptions {
   backpressurePolicy?: 'close' | 'drop';
 }
 
-type Options = Required<Pick<ServerOptions, 'allowSynchronousEvents' | 'autoPong' | 'maxPayload' | 'skipUTF8Validation' | 'clientTracking' | 'closeTimeout' | 'noServer'>> &
+/** The options in effect on a WebSocketServer: what was given, with ws's defaults filled in. */
+export type ResolvedOptions = Required<Pick<ServerOptions, 'allowSynchronousEvents' | 'autoPong' | 'maxPayload' | 'skipUTF8Validation' | 'clientTracking' | 'closeTimeout' | 'noServer'>> &
   ServerOptions & { WebSocket: typeof WebSocket };
 
 /** The events of a WebSocketServer and their arguments, as @types/ws types them. */
@@ -94,7 +95,7 @@ const upgraded = new WeakSet<Duplex>();
  */
 export class WebSocketServer extends EventEmitter {
   /** The options in effect. Read at each upgrade, so that later changes (handleProtocols, verifyClient) apply, as in ws. */
-  readonly options: Options;
+  readonly options: ResolvedOptions;
   /** Open connections when clientTracking is on. */
   readonly clients: Set<WebSocket> | undefined;
   private _server: HttpServer | HttpsServer | null = null;
@@ -106,7 +107,7 @@ export class WebSocketServer extends EventEmitter {
 
   constructor(options: ServerOptions, callback?: () => void) {
     super();
-    const o: Options = {
+    const o: ResolvedOptions = {
       allowSynchronousEvents: true,
       autoPong: true,
       maxPayload: 100 * 1024 * 1024,

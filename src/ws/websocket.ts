@@ -31,7 +31,9 @@ type Callback = (err?: Error | null) => void;
  * isBinary), 'ping', 'pong', 'error', 'close' (code, reason: Buffer); client only:
  * 'upgrade', 'unexpected-response', 'redirect'.
  */
-export class WebSocket extends EventEmitter implements LinkOwner {
+// The LinkOwner of its link (checked where it hands itself over, not declared: those
+// members are internal and stay out of the declarations).
+export class WebSocket extends EventEmitter {
   static readonly CONNECTING = ReadyState.CONNECTING;
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;
