@@ -6,6 +6,7 @@
 // Loopback only; every process started here is stopped here, by PID (including the
 // redis-server of the Redis scenario, started on a free port without persistence).
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
@@ -39,15 +40,16 @@ if (!existsSync(`${root}dist/src/index.js`)) throw new Error('build first: npm r
 // (bench/package.json), installed here on first use and again when their list changes, so
 // that the project's install does not fetch them.
 const peersDir = `${root}bench/`;
-const peersInstalled = `${peersDir}node_modules/.package-lock.json`;
-if (!existsSync(peersInstalled) || statSync(peersInstalled).mtimeMs < statSync(`${peersDir}package-lock.json`).mtimeMs) {
+const peersStamp = `${peersDir}node_modules/.installed-lock-sha256`;
+const peersLock = createHash('sha256').update(readFileSync(`${peersDir}package-lock.json`)).digest('hex');
+if (!existsSync(peersStamp) || readFileSync(peersStamp, 'utf8') !== peersLock) {
   console.error('bench: installing the peers (bench/package.json) with npm ci, once');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: peersDir, stdio: 'inherit' });
   if (r.status !== 0) throw new Error('could not install the benchmark peers (npm ci in bench/)');
+  writeFileSync(peersStamp, peersLock);
 }
 
-const node = process.execPath;
 const bun = `${peersDir}node_modules/.bin/bun`;
 const PEERS = {
   tether: { cmd: [node, 'bench/servers/tether.mjs'] },

@@ -78,5 +78,5 @@ try {
 for (const o of outputs) {
   const bytes = statSync(`${root}/${o.file}`).size;
   const gz = gzipSync(readFileSync(`${root}/${o.file}`)).length;
-  console.log(`build-browser: ${o.file} ${(bytes / 1024).toFixed(1)} KiB (${(gz / 1024).toFixed(1)} KiB gzipped)`);
+  console.error(`build-browser: ${o.file} ${(bytes / 1024).toFixed(1)} KiB (${(gz / 1024).toFixed(1)} KiB gzipped)`);
 }

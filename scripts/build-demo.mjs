@@ -79,9 +79,9 @@ try {
     for (const [file, info] of Object.entries(result.metafile.outputs)) {
       if (file.endsWith('.map')) continue;
       const gz = gzipSync(readFileSync(join(root, file))).length;
-      console.log(`build-demo: ${relative(root, join(root, file))} ${(info.bytes / 1024).toFixed(1)} KiB (${(gz / 1024).toFixed(1)} KiB gzipped)`);
+      console.error(`build-demo: ${relative(root, join(root, file))} ${(info.bytes / 1024).toFixed(1)} KiB (${(gz / 1024).toFixed(1)} KiB gzipped)`);
     }
-    console.log(`build-demo: ${pages.length} pages${withServer ? ' and the server' : ''} built in ${Date.now() - started} ms`);
+    console.error(`build-demo: ${pages.length} pages${withServer ? ' and the server' : ''} built in ${Date.now() - started} ms`);
   }
 } catch (err) {
   fail(err);
