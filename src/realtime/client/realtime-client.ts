@@ -2,7 +2,7 @@ import { codecForSubprotocol, jsonCodec, msgpackCodec, type Codec } from '../wir
 import { PendingRequests } from '../wire/pending-requests.js';
 import { RealtimeError, settleRequest } from '../wire/realtime-error.js';
 import { checkName, checkTopic, ErrorCode, isId, isIdempotencyKey, MAX_PREVIOUS_SESSIONS, Msg, parseDrainReason, RealtimeClose } from '../wire/wire-protocol.js';
-import { Subscription, type PresenceMember, type SubscriptionOwner } from './client-subscription.js';
+import { Subscription, type PresenceMember } from './client-subscription.js';
 import { backoffDelay, Listeners } from './listeners.js';
 import { resolveClientOptions, type RealtimeClientOptions, type ResolvedClientOptions } from './client-options.js';
 import { ClientTransport } from './client-transport.js';
@@ -25,7 +25,9 @@ export interface StateChange {
  * hint), detects dead connections with an application heartbeat, queues what is sent while
  * offline (bounded), resubscribes with recovery, and refreshes its token before it expires.
  */
-export class RealtimeClient implements SubscriptionOwner {
+// The SubscriptionOwner of its subscriptions (checked where it hands itself to them, not
+// declared: those members are internal and stay out of the published declarations).
+export class RealtimeClient {
   state: ClientState = 'idle';
   /** The server's id for the current session ('' when not connected). */
   sessionId = '';
