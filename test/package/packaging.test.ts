@@ -90,6 +90,17 @@ describe('the packed package, installed in a fresh folder', () => {
     assert.deepEqual(missing.map((m) => relative(installed, m)), []);
   });
 
+  test('members marked @internal are not in the published declarations (stripInternal)', () => {
+    const declarations = (file: string) => readFileSync(join(installed, 'dist/src', file), 'utf8');
+    const server = declarations('server/server-socket.d.ts');
+    const client = declarations('client/websocket.d.ts');
+    // Public members are there, internal ones (the protocol engine's plumbing) are not.
+    for (const name of ['send(', 'close(', 'bufferedAmount']) assert.ok(server.includes(name), `ServerSocket.${name} is declared`);
+    for (const name of ['corked', 'closeTimer', 'lastMessageAt']) assert.ok(!server.includes(name), `ServerSocket.${name} is internal`);
+    for (const name of ['ping(', 'terminate(', 'onmessage']) assert.ok(client.includes(name), `WebSocket.${name} is declared`);
+    for (const name of ['handshakeDone', 'messageReceived', 'pongReceived', 'connectionClosed']) assert.ok(!client.includes(name), `WebSocket.${name} is internal`);
+  });
+
   test('every export loads: import() of each, require() of the CommonJS entry', () => {
     const entries = Object.keys(pkg.exports).filter((e) => e !== './package.json');
     assert.ok(entries.length >= 8, `exports: ${entries.join(', ')}`);
@@ -175,5 +186,29 @@ export = wss;
     const tsc = join(root, 'node_modules/typescript/bin/tsc');
     ok(run(process.execPath, [tsc, '-p', 'tsconfig.json'], consumer), 'tsc of the consumer');
     ok(run(process.execPath, [tsc, '-p', 'tsconfig.yjs.json'], consumer), 'tsc of the Yjs consumer');
+  });
+
+  test('a browser page type-checks against tether-ws/realtime/browser (DOM only, no Node types)', () => {
+    const consumer = join(work, 'consumer');
+    const compilerOptions = { strict: true, noEmit: true, target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', types: [], lib: ['ES2022', 'DOM'], skipLibCheck: false };
+    writeFileSync(join(consumer, 'tsconfig.browser.json'), JSON.stringify({ compilerOptions, files: ['page.ts'] }));
+    writeFileSync(join(consumer, 'page.ts'), `
+import { RealtimeClient, RealtimeError, type StateChange } from '${pkg.name}/realtime/browser';
+const client = new RealtimeClient(location.origin.replace(/^http/, 'ws') + '/');
+client.onState((change: StateChange) => console.log(change.state));
+client.publish('room', { text: 'hi' }).catch((err: unknown) => console.log(err instanceof RealtimeError ? err.code : err));
+`);
+    ok(run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.browser.json'], consumer), 'tsc of the browser page');
+  });
+
+  test('bundlers resolve tether-ws/realtime to a browser-safe module ("browser" condition): no node: import in the bundle', async () => {
+    const consumer = join(work, 'consumer');
+    writeFileSync(join(consumer, 'app.js'), `import { RealtimeClient } from '${pkg.name}/realtime';\nnew RealtimeClient('ws://127.0.0.1:1/').close();\n`);
+    const esbuild = await import('esbuild');
+    const result = await esbuild.build({ absWorkingDir: consumer, entryPoints: ['app.js'], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent', metafile: true });
+    const inputs = Object.keys(result.metafile.inputs);
+    assert.ok(inputs.some((i) => i.includes(`node_modules/${pkg.name}/dist/src/realtime/client/`)), `the client's modules are bundled: ${inputs.join(', ')}`);
+    assert.deepEqual(inputs.filter((i) => /\/(server|protocol|adapters)\/|redis|node:/.test(i)), [], 'nothing of the server or Node in the bundle');
+    assert.doesNotMatch(result.outputFiles[0]!.text, /from ["']node:/);
   });
 });
