@@ -143,7 +143,7 @@ describe('realtime server: connections and messages', () => {
     const [type, id, info] = w.messages[0] as [number, string, { heartbeat: number; expiresAt: null }];
     assert.equal(type, 1);
     assert.equal(typeof id, 'string');
-    assert.deepStrictEqual(info, { heartbeat: 25_000, expiresAt: null });
+    assert.deepStrictEqual(info, { heartbeat: 25_000, expiresAt: null, maxPayload: 1024 * 1024 });
     await sleep(600);
     assert.equal(ws.readyState, 1);
     // Application ping, answered with a pong carrying the same number.

@@ -1,4 +1,5 @@
 import { Listeners } from './listeners.js';
+import { iterateSubscription } from './subscription-iterator.js';
 
 export interface PublicationMeta {
   offset: number;
@@ -28,8 +29,8 @@ export interface PresenceMember {
 }
 
 export interface SubscriptionOwner {
-  sendSubscribe(sub: Subscription): void;
-  sendUnsubscribe(sub: Subscription): Promise<void>;
+  sendSubscribe(sub: Subscription<any>): void;
+  sendUnsubscribe(sub: Subscription<any>): Promise<void>;
   queryPresence(topic: string): Promise<PresenceMember[]>;
 }
 
@@ -39,8 +40,11 @@ export interface SubscriptionOwner {
  * where it stopped. Reliable topics deliver offsets strictly in sequence (anything else is
  * a duplicate or a gap); conflated topics deliver a key's value only if it is newer than
  * the one delivered before, so values never go backwards.
+ *
+ * `T` is the type of the topic's messages, as `client.subscribe<T>()` gave it (not checked
+ * at run time). `for await (const msg of subscription)` iterates over the messages.
  */
-export class Subscription {
+export class Subscription<T = unknown> {
   state: 'subscribing' | 'subscribed' | 'unsubscribed' = 'subscribing';
   epoch: string | undefined = undefined;
   /** The last offset received (reliable: delivered in sequence; conflated: highest seen). */
@@ -52,7 +56,8 @@ export class Subscription {
   /** @internal request id of the subscribe in flight (0: none). */ pendingId = 0;
   /** @internal a gap was seen: a resync is in flight. */ resyncing = false;
   private readonly keyOffsets = new Map<string, number>();
-  private readonly onMessage = new Listeners<(data: unknown, meta: PublicationMeta) => void>();
+  private readonly onMessage = new Listeners<(data: T, meta: PublicationMeta) => void>();
+  private readonly onEnded = new Listeners<() => void>();
   private readonly onSubscribed = new Listeners<(result: SubscribeResult) => void>();
   private readonly onUnrecoverable = new Listeners<(result: SubscribeResult) => void>();
   private readonly onJoin = new Listeners<(member: PresenceMember) => void>();
@@ -73,7 +78,7 @@ export class Subscription {
     this.ready.catch(() => {});
   }
 
-  on(event: 'message', fn: (data: unknown, meta: PublicationMeta) => void): () => void;
+  on(event: 'message', fn: (data: T, meta: PublicationMeta) => void): () => void;
   on(event: 'subscribed' | 'unrecoverable', fn: (result: SubscribeResult) => void): () => void;
   on(event: 'join' | 'leave', fn: (member: PresenceMember) => void): () => void;
   on(event: 'error', fn: (err: Error) => void): () => void;
@@ -99,7 +104,22 @@ export class Subscription {
   unsubscribe(): Promise<void> {
     if (this.state === 'unsubscribed') return Promise.resolve();
     this.state = 'unsubscribed';
+    this.onEnded.emit();
     return this.owner.sendUnsubscribe(this);
+  }
+
+  /**
+   * The topic's messages, in order, each once (`for await (const msg of subscription)`). The
+   * loop ends when the subscription ends and throws if subscribing is refused; messages that
+   * arrive while its body runs wait in order. Leaving the loop does not unsubscribe.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return iterateSubscription<T>(this);
+  }
+
+  /** @internal Called once the subscription ends (unsubscribe(), the server's end, a refused subscribe). */
+  onEnd(fn: () => void): () => void {
+    return this.onEnded.add(fn);
   }
 
   /** @internal What to send as `since`, or undefined on a first subscribe. */
@@ -148,6 +168,7 @@ export class Subscription {
       this.firstReply = null;
     }
     this.onError.emit(err);
+    if (this.state === 'unsubscribed') this.onEnded.emit();
   }
 
   /**
@@ -166,13 +187,13 @@ export class Subscription {
       const seen = this.keyOffsets.get(key);
       if (seen !== undefined && offset <= seen) return false;
       this.keyOffsets.set(key, offset);
-      if (!skip) this.onMessage.emit(data, { offset, key });
+      if (!skip) this.onMessage.emit(data as T, { offset, key });
       return false;
     }
     if (offset <= this.offset) return false; // Already delivered.
     if (offset !== this.offset + 1) return !this.resyncing; // A gap: resync unless one is in flight.
     this.offset = offset;
-    if (!skip) this.onMessage.emit(data, { offset });
+    if (!skip) this.onMessage.emit(data as T, { offset });
     return false;
   }
 
@@ -191,5 +212,6 @@ export class Subscription {
   ended(reason: string): void {
     this.state = 'unsubscribed';
     this.onUnsubscribed.emit(reason);
+    this.onEnded.emit();
   }
 }

@@ -1,6 +1,7 @@
 import type { Codec } from '../wire/codec.js';
 import { Msg } from '../wire/wire-protocol.js';
 import type { ResolvedClientOptions, WebSocketLike } from './client-options.js';
+import { encodeNow, type OutgoingFrame } from './outgoing-frame.js';
 
 /** What the transport reports to the client that owns it. */
 export interface TransportOwner {
@@ -25,16 +26,15 @@ export class ClientTransport {
   private pings = 0;
 
   constructor(
-    private readonly url: string,
     private readonly codec: Codec,
     private readonly o: ResolvedClientOptions,
     private readonly owner: TransportOwner,
   ) {}
 
-  /** Opens the WebSocket; once open, sends Connect with the token `token()` gives and `meta`. Throws if the WebSocket cannot be created. */
-  open(token: () => unknown, meta: Record<string, unknown>): void {
+  /** Opens a WebSocket to `url`; once open, sends Connect with the token `token()` gives and `meta`. Throws if the WebSocket cannot be created. */
+  open(url: string, token: () => unknown, meta: Record<string, unknown>): void {
     const extra = this.o.webSocketOptions === undefined ? [] : [this.o.webSocketOptions];
-    const ws = new this.o.WebSocket(this.url, [this.codec.subprotocol], ...extra);
+    const ws = new this.o.WebSocket(url, [this.codec.subprotocol], ...extra);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     ws.onopen = () => {
@@ -58,9 +58,15 @@ export class ClientTransport {
     this.arm(interval);
   }
 
+  /** Sends a message of the client's own making (its values are known to encode). */
   send(message: unknown[]): void {
+    this.sendFrame(this.codec.encode(message));
+  }
+
+  /** Sends a message encoded beforehand (when the application gave it). */
+  sendFrame(frame: OutgoingFrame): void {
     const ws = this.ws;
-    if (ws !== null && ws.readyState === 1) ws.send(this.codec.encode(message) as string);
+    if (ws !== null && ws.readyState === 1) ws.send(frame);
   }
 
   /** Forgets the WebSocket, closing it with code and reason if it is still open. Nothing is reported after this. */
@@ -91,7 +97,17 @@ export class ClientTransport {
       if (this.ws === ws) ws.close(1000, 'no token');
       return;
     }
-    if (this.ws === ws) ws.send(this.codec.encode([Msg.Connect, value ?? null, meta]) as string);
+    if (this.ws !== ws) return;
+    let frame: OutgoingFrame;
+    try {
+      frame = encodeNow(this.codec, [Msg.Connect, value ?? null, meta], 'token');
+    } catch (err) {
+      // Reported, not thrown: this runs from the open event, where a throw would go unhandled.
+      this.owner.unreadable(err as Error);
+      ws.close(1000, 'token cannot be encoded');
+      return;
+    }
+    ws.send(frame);
   }
 
   private decode(raw: unknown): void {

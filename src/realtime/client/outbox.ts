@@ -1,9 +1,11 @@
 import type { PendingRequests } from '../wire/pending-requests.js';
 import { RealtimeError } from '../wire/realtime-error.js';
 import { ErrorCode } from '../wire/wire-protocol.js';
+import type { OutgoingFrame } from './outgoing-frame.js';
 
 interface Queued {
-  message: unknown[];
+  /** The message, encoded when it was given. */
+  frame: OutgoingFrame;
   /** The request's id, 0 for a message that expects no answer. */
   id: number;
 }
@@ -17,7 +19,7 @@ interface Queued {
  */
 export class Outbox {
   private queue: Queued[] = [];
-  private readonly unacknowledged = new Map<number, unknown[]>();
+  private readonly unacknowledged = new Map<number, OutgoingFrame>();
 
   constructor(
     private readonly limit: number,
@@ -25,16 +27,16 @@ export class Outbox {
   ) {}
 
   /** Queues a message for the next connection; throws `queue_full` at the limit. */
-  push(message: unknown[], id: number): void {
+  push(frame: OutgoingFrame, id: number): void {
     // Drop requests that timed out while queued before judging the queue full.
     if (this.queue.length >= this.limit) this.queue = this.queue.filter((q) => q.id === 0 || this.requests.has(q.id));
     if (this.queue.length >= this.limit) throw new RealtimeError(ErrorCode.QueueFull, `offline queue full (${this.limit} messages)`);
-    this.queue.push({ message, id });
+    this.queue.push({ frame, id });
   }
 
   /** A request to send again after a reconnect until it is answered (it must be safe to repeat). */
-  resendUntilSettled(id: number, message: unknown[], result: Promise<unknown>): void {
-    this.unacknowledged.set(id, message);
+  resendUntilSettled(id: number, frame: OutgoingFrame, result: Promise<unknown>): void {
+    this.unacknowledged.set(id, frame);
     const settled = (): void => void this.unacknowledged.delete(id);
     result.then(settled, settled);
   }
@@ -46,17 +48,17 @@ export class Outbox {
   connectionLost(): Set<number> {
     const queued = new Set(this.queue.map((q) => q.id));
     const resend: Queued[] = [];
-    for (const [id, message] of this.unacknowledged) if (!queued.has(id)) resend.push({ message, id });
+    for (const [id, frame] of this.unacknowledged) if (!queued.has(id)) resend.push({ frame, id });
     this.queue = [...resend, ...this.queue];
     for (const r of resend) queued.add(r.id);
     return queued;
   }
 
   /** Sends what is queued, in order (requests that timed out meanwhile are skipped). */
-  flush(send: (message: unknown[]) => void): void {
+  flush(send: (frame: OutgoingFrame, id: number) => void): void {
     const queued = this.queue;
     this.queue = [];
-    for (const q of queued) if (q.id === 0 || this.requests.has(q.id)) send(q.message);
+    for (const q of queued) if (q.id === 0 || this.requests.has(q.id)) send(q.frame, q.id);
   }
 
   /** Fails every queued and pending request with `code`. */

@@ -6,7 +6,9 @@ import { Subscription, type PresenceMember } from './client-subscription.js';
 import { backoffDelay, Listeners } from './listeners.js';
 import { resolveClientOptions, type RealtimeClientOptions, type ResolvedClientOptions } from './client-options.js';
 import { ClientTransport } from './client-transport.js';
+import { encodeNow, oversize, type OutgoingFrame } from './outgoing-frame.js';
 import { Outbox } from './outbox.js';
+import { UrlRotation, type ServerUrls } from './server-urls.js';
 
 export type ClientState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'closed';
 
@@ -24,6 +26,14 @@ export interface StateChange {
  * connections: reconnects with exponential backoff and full jitter (or the server's drain
  * hint), detects dead connections with an application heartbeat, queues what is sent while
  * offline (bounded), resubscribes with recovery, and refreshes its token before it expires.
+ *
+ * What the application gives (published data, request data, events, presence info) is
+ * encoded at once: a value the codec cannot carry is refused by the call, and so is a message
+ * over the size the server announced, with an error that names the limit.
+ *
+ * The type parameters of `request`, `handle`, `on` and `subscribe` say what the application
+ * expects the other side to send; they are not checked at run time (validate what comes
+ * from untrusted peers).
  */
 // The SubscriptionOwner of its subscriptions (checked where it hands itself to them, not
 // declared: those members are internal and stay out of the published declarations).
@@ -31,8 +41,10 @@ export class RealtimeClient {
   state: ClientState = 'idle';
   /** The server's id for the current session ('' when not connected). */
   sessionId = '';
-  readonly url: string;
   readonly codec: Codec;
+  /** The largest message the server accepts, in bytes, as its last Connected announced (undefined before). */
+  maxPayload: number | undefined = undefined;
+  private readonly urls: UrlRotation;
   private readonly o: ResolvedClientOptions;
   private readonly transport: ClientTransport;
   private readonly subs = new Map<string, Subscription>();
@@ -52,17 +64,27 @@ export class RealtimeClient {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(url: string, options: RealtimeClientOptions = {}) {
+  /**
+   * `url`: the server's ws:// or wss:// URL (http(s) is taken as ws(s); a relative one resolves
+   * against the page in browsers), several to fail over between, or a function returning the
+   * next one. A malformed URL throws a SyntaxError here, as the browser's WebSocket does.
+   */
+  constructor(url: ServerUrls, options: RealtimeClientOptions = {}) {
+    this.urls = new UrlRotation(url);
     this.o = resolveClientOptions(options);
     this.outbox = new Outbox(this.o.offlineQueue, this.requests);
-    this.url = url;
     this.codec = this.o.codec === 'msgpack' ? msgpackCodec : jsonCodec;
-    this.transport = new ClientTransport(url, this.codec, this.o, {
+    this.transport = new ClientTransport(this.codec, this.o, {
       received: (m) => this.receive(m),
       unreadable: (err) => this.errorListeners.emit(err),
       lost: (code, reason) => this.lost(code, reason),
     });
     if (this.o.autoConnect) this.connect();
+  }
+
+  /** The URL of the current (or last) connection attempt ('' before the first when a function gives them). */
+  get url(): string {
+    return this.urls.current;
   }
 
   // ---- lifecycle -----------------------------------------------------------------
@@ -98,29 +120,44 @@ export class RealtimeClient {
 
   // ---- events and requests -------------------------------------------------------
 
-  /** Listens to an event the server emits. */
-  on(event: string, fn: (data: unknown) => void): () => void {
+  /** Listens to an event the server emits; `T` is the type of its data (not checked). */
+  on<T = unknown>(event: string, fn: (data: T) => void): () => void {
     let l = this.events.get(event);
     if (l === undefined) this.events.set(event, (l = new Listeners()));
-    return l.add(fn);
+    return l.add(fn as (data: unknown) => void);
   }
 
-  /** Answers requests the server sends (one handler per method). */
-  handle(method: string, fn: (data: unknown) => unknown): void {
+  /**
+   * Answers requests the server sends (one handler per method): the handler's value (or
+   * promise) is the reply, a thrown RealtimeError the error. `Req` is the type of the data.
+   */
+  handle<Req = unknown, Res = unknown>(method: string, fn: (data: Req) => Res | Promise<Res>): void {
     if (typeof fn !== 'function') throw new TypeError('handler must be a function');
-    this.methods.set(method, fn);
+    this.methods.set(method, fn as (data: unknown) => unknown);
   }
 
-  /** Sends an event; queued while offline. Throws a RealtimeError `queue_full` when the offline queue is full. */
+  /**
+   * Sends an event; queued while offline. Throws a TypeError for data the codec cannot
+   * encode, a RealtimeError `too_large` over the server's limit, `queue_full` when the offline
+   * queue is full.
+   */
   emit(event: string, data?: unknown): void {
     checkName(event, 'event');
-    this.sendOrQueue([Msg.Event, event, data ?? null], 0);
+    const what = `emit ${event}`;
+    const frame = encodeNow(this.codec, [Msg.Event, event, data ?? null], what);
+    const tooLarge = oversize(frame, this.maxPayload, what);
+    if (tooLarge !== null) throw tooLarge;
+    this.sendOrQueue(frame, 0);
   }
 
-  /** Calls a server method; rejects with a RealtimeError (its code, or `timeout`, `disconnected`, `queue_full`). */
-  request(method: string, data?: unknown, options: { timeout?: number } = {}): Promise<unknown> {
+  /**
+   * Calls a server method and resolves with its reply, of type `Res` (not checked). Rejects
+   * with a TypeError for data the codec cannot encode, or a RealtimeError: the server's code,
+   * or `timeout`, `disconnected`, `queue_full`, `too_large` (over the server's limit).
+   */
+  request<Res = unknown>(method: string, data?: unknown, options: { timeout?: number } = {}): Promise<Res> {
     checkName(method, 'method');
-    return this.call((id) => [Msg.Request, id, method, data ?? null], options.timeout, `request ${method}`);
+    return this.call((id) => [Msg.Request, id, method, data ?? null], options.timeout, `request ${method}`) as Promise<Res>;
   }
 
   /**
@@ -129,7 +166,8 @@ export class RealtimeClient {
    * random one unless given), and one the connection lost before its acknowledgement is
    * sent again after reconnecting, until its timeout; the server publishes a key only once
    * (within the topic's idempotency window, 2 minutes by default) and answers a repeat with
-   * the first offset (`duplicate: true`).
+   * the first offset (`duplicate: true`). Data the codec cannot encode rejects with a
+   * TypeError, and a message over the server's limit with `too_large`, before anything is sent.
    */
   publish(topic: string, data: unknown, options: { key?: string; exceptSelf?: boolean; timeout?: number; idempotencyKey?: string } = {}): Promise<{ offset: number; duplicate?: boolean }> {
     checkTopic(topic);
@@ -142,20 +180,25 @@ export class RealtimeClient {
     return this.call((id) => [Msg.Publish, id, topic, data ?? null, opts], options.timeout, `publish to ${topic}`, true) as Promise<{ offset: number; duplicate?: boolean }>;
   }
 
-  /** Subscribes to a topic (or returns the existing subscription). `info` is this client's presence info. */
-  subscribe(topic: string, options: { info?: unknown } = {}): Subscription {
+  /**
+   * Subscribes to a topic (or returns the existing subscription). `info` is this client's
+   * presence info (a value the codec cannot encode is a TypeError here). `T` is the type of
+   * the topic's messages (not checked).
+   */
+  subscribe<T = unknown>(topic: string, options: { info?: unknown } = {}): Subscription<T> {
     checkTopic(topic);
     let sub = this.subs.get(topic);
-    if (sub !== undefined) return sub;
-    sub = new Subscription(topic, options.info, this);
+    if (sub !== undefined) return sub as Subscription<T>;
+    if (options.info !== undefined) encodeNow(this.codec, [Msg.Subscribe, 1, topic, { info: options.info }], `subscribe to ${topic}`);
+    sub = new Subscription<unknown>(topic, options.info, this);
     this.subs.set(topic, sub);
     if (this.state === 'connected') this.sendSubscribe(sub);
-    return sub;
+    return sub as Subscription<T>;
   }
 
   /** The client's subscription to a topic, if any. */
-  subscription(topic: string): Subscription | undefined {
-    return this.subs.get(topic);
+  subscription<T = unknown>(topic: string): Subscription<T> | undefined {
+    return this.subs.get(topic) as Subscription<T> | undefined;
   }
 
   // ---- SubscriptionOwner ---------------------------------------------------------
@@ -216,7 +259,7 @@ export class RealtimeClient {
     this.setState({ state: 'connecting' });
     try {
       const meta = this.previousSessions.length > 0 ? { previous: [...this.previousSessions] } : {};
-      this.transport.open(() => (typeof this.o.token === 'function' ? (this.o.token as () => unknown)() : this.o.token), meta);
+      this.transport.open(this.urls.take(), () => (typeof this.o.token === 'function' ? (this.o.token as () => unknown)() : this.o.token), meta);
     } catch (err) {
       this.errorListeners.emit(err as Error);
       this.transport.drop(1000, 'could not open');
@@ -288,12 +331,18 @@ export class RealtimeClient {
 
   private connected(sessionId: string, info: Record<string, unknown>): void {
     this.sessionId = sessionId;
+    if (typeof info.maxPayload === 'number' && info.maxPayload > 0) this.maxPayload = info.maxPayload;
     this.attempt = 0;
     this.setState({ state: 'connected' });
     this.transport.connected(typeof info.heartbeat === 'number' && info.heartbeat > 0 ? info.heartbeat : 25_000);
     this.scheduleRefresh(typeof info.expiresAt === 'number' ? info.expiresAt : null);
     for (const sub of this.subs.values()) this.sendSubscribe(sub);
-    this.outbox.flush((m) => this.transmit(m));
+    // What was queued before the limit was known may be over it: refused now, not sent.
+    this.outbox.flush((frame, id) => {
+      const tooLarge = oversize(frame, this.maxPayload, 'a message queued while offline');
+      if (tooLarge === null) this.transport.sendFrame(frame);
+      else if (id === 0 || !this.requests.reject(id, tooLarge)) this.errorListeners.emit(tooLarge);
+    });
   }
 
   /** The connection is gone: fail in-flight requests, then reconnect unless told not to. */
@@ -314,7 +363,10 @@ export class RealtimeClient {
   private scheduleReconnect(code: number, reason: string): void {
     const hint = code === RealtimeClose.ServiceRestart ? parseDrainReason(reason) : undefined;
     const r = this.o.reconnect || { minDelay: 500, maxDelay: 30_000, factor: 2 };
-    const delay = hint ?? backoffDelay(this.attempt++, r.minDelay, r.maxDelay, r.factor);
+    // Fail over: the next attempt goes to the next URL. Backoff grows once every URL was tried;
+    // a draining server's hint is honoured as it is (it spreads the reconnections).
+    this.urls.advance();
+    const delay = hint ?? backoffDelay(Math.floor(this.attempt++ / this.urls.count), r.minDelay, r.maxDelay, r.factor);
     this.setState({ state: 'disconnected', code, reason, delay });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
@@ -363,19 +415,21 @@ export class RealtimeClient {
   private call(build: (id: number) => unknown[], timeout: number | undefined, what: string, resend = false): Promise<unknown> {
     const { id, result } = this.requests.open(timeout ?? this.o.requestTimeout, what);
     try {
-      const message = build(id);
-      this.sendOrQueue(message, id);
-      if (resend) this.outbox.resendUntilSettled(id, message, result);
+      const frame = encodeNow(this.codec, build(id), what);
+      const tooLarge = oversize(frame, this.maxPayload, what);
+      if (tooLarge !== null) throw tooLarge;
+      this.sendOrQueue(frame, id);
+      if (resend) this.outbox.resendUntilSettled(id, frame, result);
     } catch (err) {
       this.requests.reject(id, err as Error);
     }
     return result;
   }
 
-  private sendOrQueue(message: unknown[], id: number): void {
-    if (this.state === 'connected') return this.transmit(message);
+  private sendOrQueue(frame: OutgoingFrame, id: number): void {
+    if (this.state === 'connected') return this.transport.sendFrame(frame);
     if (this.state === 'closed') throw new RealtimeError(ErrorCode.Disconnected, 'the client is closed');
-    this.outbox.push(message, id);
+    this.outbox.push(frame, id);
   }
 
   private transmit(message: unknown[]): void {

@@ -4,9 +4,9 @@ import type { RateLimitOptions } from './rate-limit.js';
 import type { Session } from './session.js';
 
 /** Handles an event clients emit (RealtimeServer.on). */
-export type EventHandler<U = unknown> = (data: unknown, session: Session<U>) => void;
+export type EventHandler<U = unknown, T = unknown> = (data: T, session: Session<U>) => void;
 /** Answers a request (RealtimeServer.handle): its return value (or promise) is the reply, a thrown RealtimeError the error. */
-export type RequestHandler<U = unknown> = (data: unknown, session: Session<U>) => unknown;
+export type RequestHandler<U = unknown, Req = unknown, Res = unknown> = (data: Req, session: Session<U>) => Res | Promise<Res>;
 
 /** What authenticate returns for an accepted token. */
 export interface AuthResult<U = unknown> {
@@ -88,6 +88,8 @@ export interface ResolvedRealtimeOptions {
   requestTimeout: number;
   maxSubscriptions: number;
   rateLimit: { messages: number; bytes: number; burst: number } | null;
+  /** The connection's largest incoming message, in bytes (announced to clients in Connected). */
+  maxPayload: number;
 }
 
 const KNOWN = new Set([
@@ -145,6 +147,7 @@ export function resolveRealtimeOptions(input: unknown, maxPayload: number): Reso
     requestTimeout: positive(o, 'requestTimeout', 10_000),
     maxSubscriptions,
     rateLimit,
+    maxPayload,
   };
 }
 

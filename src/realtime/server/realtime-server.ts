@@ -8,10 +8,10 @@ import { MemoryAdapter } from '../adapters/memory-adapter.js';
 import { RateLimiter } from './rate-limit.js';
 import { resolveRealtimeOptions, resolveTopicPolicy, type EventHandler, type RealtimeServerOptions, type RequestHandler, type ResolvedRealtimeOptions } from './realtime-options.js';
 import { Session, type SessionHost } from './session.js';
-import { admit, dispatch, type DispatchHost } from './session-dispatch.js';
+import { admit, dispatch } from './session-dispatch.js';
 import { SessionInbox } from './session-inbox.js';
 import { TopicQueues } from './topic-queues.js';
-import { SubscriptionFlow, type FlowHost } from './subscription-flow.js';
+import { SubscriptionFlow } from './subscription-flow.js';
 import { CodecFrames, TopicFanout } from './topic-fanout.js';
 import { RealtimeError } from '../wire/realtime-error.js';
 import { RealtimeCounters, type RealtimeServerStats } from './realtime-stats.js';
@@ -30,7 +30,9 @@ const SWEEP_INTERVAL = 250;
  * recovery, events and requests both ways, presence, all on top of a WebSocketServer.
  * Fan-out, history and presence go through an adapter, so several servers can share them.
  */
-export class RealtimeServer<U = unknown> implements SessionHost, DispatchHost, FlowHost {
+// Also the DispatchHost and FlowHost of its dispatch and subscription flow (checked where it
+// hands itself to them, not declared: those members are internal and stay out of the declarations).
+export class RealtimeServer<U = unknown> implements SessionHost {
   readonly options: ResolvedRealtimeOptions;
   readonly websocket: WebSocketServer<Session<U>>;
   readonly adapter: Adapter;
@@ -114,19 +116,23 @@ export class RealtimeServer<U = unknown> implements SessionHost, DispatchHost, F
     this.websocket.handleUpgrade(req, socket, head);
   }
 
-  /** Handles an event clients emit. One handler per event name. */
-  on(event: string, handler: EventHandler<U>): this {
+  /** Handles an event clients emit. One handler per event name. `T` is the type of its data (not checked: validate what clients send). */
+  on<T = unknown>(event: string, handler: EventHandler<U, T>): this {
     checkName(event, 'event');
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
-    this.events.set(event, handler);
+    this.events.set(event, handler as EventHandler<U>);
     return this;
   }
 
-  /** Answers a request method; the handler's return value (or promise) is the reply, a thrown RealtimeError the error. */
-  handle(method: string, handler: RequestHandler<U>): this {
+  /**
+   * Answers a request method; the handler's return value (or promise) is the reply, a thrown
+   * RealtimeError the error. `Req` is the type of the request's data (not checked: validate
+   * what clients send), `Res` the reply's.
+   */
+  handle<Req = unknown, Res = unknown>(method: string, handler: RequestHandler<U, Req, Res>): this {
     checkName(method, 'method');
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
-    this.methods.set(method, handler);
+    this.methods.set(method, handler as RequestHandler<U>);
     return this;
   }
 

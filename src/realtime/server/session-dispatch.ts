@@ -14,7 +14,7 @@ import type { SubscriptionFlow } from './subscription-flow.js';
  * dispatch sits below the server instead of importing it.
  */
 export interface DispatchHost {
-  readonly options: Pick<ResolvedRealtimeOptions, 'heartbeatInterval'>;
+  readonly options: Pick<ResolvedRealtimeOptions, 'heartbeatInterval' | 'maxPayload'>;
   readonly config: Pick<RealtimeServerOptions<any>, 'authenticate' | 'authorize' | 'onConnect'>;
   readonly counters: RealtimeCounters;
   readonly flow: SubscriptionFlow;
@@ -252,7 +252,8 @@ async function connect(server: DispatchHost, s: Session<any>, m: unknown[]): Pro
   s.authenticated = true;
   server.counters.sessionsOpened++;
   apply(server, s, auth, false);
-  s.send([Msg.Connected, s.id, { heartbeat: server.options.heartbeatInterval, expiresAt: s.expiresAt ?? null }]);
+  // maxPayload: clients refuse a message over it when it is given, instead of being closed with 1009.
+  s.send([Msg.Connected, s.id, { heartbeat: server.options.heartbeatInterval, expiresAt: s.expiresAt ?? null, maxPayload: server.options.maxPayload }]);
   try {
     server.config.onConnect?.(s);
   } catch (err) {

@@ -103,13 +103,13 @@ export class Session<U = unknown> {
     return this.send([Msg.Event, event, data ?? null]);
   }
 
-  /** Asks the client; resolves with its handler's answer or rejects with a RealtimeError (timeout, not_found...). */
-  request(method: string, data?: unknown, options: { timeout?: number } = {}): Promise<unknown> {
+  /** Asks the client; resolves with its handler's answer (of type `Res`, not checked) or rejects with a RealtimeError (timeout, not_found...). */
+  request<Res = unknown>(method: string, data?: unknown, options: { timeout?: number } = {}): Promise<Res> {
     checkName(method, 'method');
     if (!this.open) return Promise.reject(new RealtimeError(ErrorCode.Disconnected, 'the session is closed'));
     const { id, result } = (this.sent ??= new PendingRequests()).open(options.timeout ?? this.host.requestTimeout, `request ${method}`);
     this.send([Msg.Request, id, method, data ?? null]);
-    return result;
+    return result as Promise<Res>;
   }
 
   /** Subscribes the session from the server side (no authorization hook). */

@@ -74,6 +74,8 @@ export const ErrorCode = {
   Unauthorized: 'unauthorized',
   Disconnected: 'disconnected',
   QueueFull: 'queue_full',
+  /** Client-side: the message is over the limit the server announced in Connected (never on the wire). */
+  TooLarge: 'too_large',
 } as const;
 
 /** The close reason of a drain: `retry after <ms> ms`. */
