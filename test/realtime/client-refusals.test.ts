@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RealtimeClient, RealtimeError } from '../../src/realtime/index.js';
+import { RealtimeClient, RealtimeError, type WebSocketConstructor } from '../../src/realtime/index.js';
 import { Harness, rejection, sleep, waitState, within } from './realtime-harness.js';
 
 const T = { timeout: 20_000 };
@@ -109,5 +109,9 @@ describe('server URLs', () => {
     assert.throws(() => new RealtimeClient(42 as never, { autoConnect: false }), TypeError);
     const c = new RealtimeClient('http://127.0.0.1:1/rt', { autoConnect: false });
     assert.equal(c.url, 'ws://127.0.0.1:1/rt', 'http is taken as ws');
+    // With a WebSocket class of the application's, any scheme it may know passes; a malformed URL does not.
+    const Custom = class {} as unknown as WebSocketConstructor;
+    assert.equal(new RealtimeClient('ws+unix:/tmp/s.sock:/', { autoConnect: false, WebSocket: Custom }).url, 'ws+unix:/tmp/s.sock:/');
+    assert.throws(() => new RealtimeClient('not a url', { autoConnect: false, WebSocket: Custom }), (e: unknown) => e instanceof DOMException && e.name === 'SyntaxError');
   });
 });

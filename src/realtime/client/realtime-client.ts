@@ -70,8 +70,9 @@ export class RealtimeClient {
    * next one. A malformed URL throws a SyntaxError here, as the browser's WebSocket does.
    */
   constructor(url: ServerUrls, options: RealtimeClientOptions = {}) {
-    this.urls = new UrlRotation(url);
     this.o = resolveClientOptions(options);
+    // A WebSocket class of the application's may know other schemes (ws+unix:).
+    this.urls = new UrlRotation(url, options.WebSocket !== undefined);
     this.outbox = new Outbox(this.o.offlineQueue, this.requests);
     this.codec = this.o.codec === 'msgpack' ? msgpackCodec : jsonCodec;
     this.transport = new ClientTransport(this.codec, this.o, {

@@ -2,7 +2,8 @@
  * Where the realtime client connects: one URL, several to fail over between (tried in
  * turn, moving on after each lost or failed connection), or a function that returns the
  * next one (service discovery). URLs are checked as the browser's WebSocket checks them: a
- * malformed one, or a scheme other than ws, wss, http or https, is a SyntaxError.
+ * malformed one, or a scheme other than ws, wss, http or https, is a SyntaxError (with a
+ * WebSocket class of the application's, any scheme it may know, ws+unix: for one, passes).
  */
 export type ServerUrls = string | readonly string[] | (() => string);
 
@@ -12,8 +13,11 @@ function baseUrl(): string | undefined {
   return typeof href === 'string' ? href : undefined;
 }
 
-/** The URL, resolved and with http(s) turned into ws(s); a SyntaxError DOMException when it cannot be a WebSocket URL. */
-export function checkServerUrl(input: unknown): string {
+/**
+ * The URL, resolved and with http(s) turned into ws(s); a SyntaxError DOMException when it
+ * cannot be a WebSocket URL. `anyScheme`: only malformed URLs are refused.
+ */
+export function checkServerUrl(input: unknown, anyScheme = false): string {
   if (typeof input !== 'string') throw new TypeError(`a server URL must be a string, got ${input === null ? 'null' : typeof input}`);
   let url: URL;
   try {
@@ -21,6 +25,7 @@ export function checkServerUrl(input: unknown): string {
   } catch {
     throw new DOMException(`invalid WebSocket URL "${input}"${baseUrl() === undefined ? ' (a relative URL needs a page to resolve against: give ws:// or wss://)' : ''}`, 'SyntaxError');
   }
+  if (anyScheme) return input;
   if (url.protocol === 'http:') url.protocol = 'ws:';
   else if (url.protocol === 'https:') url.protocol = 'wss:';
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new DOMException(`the URL scheme must be ws or wss, got ${url.protocol} in "${input}"`, 'SyntaxError');
@@ -36,7 +41,10 @@ export class UrlRotation {
   /** The URL of the current (or last) connection attempt. */
   current: string;
 
-  constructor(urls: ServerUrls) {
+  constructor(
+    urls: ServerUrls,
+    private readonly anyScheme: boolean,
+  ) {
     if (typeof urls === 'function') {
       this.list = null;
       this.next = urls;
@@ -44,7 +52,7 @@ export class UrlRotation {
     } else {
       const list = typeof urls === 'string' ? [urls] : Array.isArray(urls) ? urls : null;
       if (list === null || list.length === 0) throw new TypeError('url must be a string, a non-empty array of strings, or a function returning one');
-      this.list = list.map(checkServerUrl);
+      this.list = list.map((u) => checkServerUrl(u, anyScheme));
       this.next = null;
       this.current = this.list[0]!;
     }
@@ -57,7 +65,7 @@ export class UrlRotation {
 
   /** The URL for the next attempt: the same one until `advance()`, or the function's answer (checked: it may throw). */
   take(): string {
-    if (this.next !== null) this.current = checkServerUrl(this.next());
+    if (this.next !== null) this.current = checkServerUrl(this.next(), this.anyScheme);
     return this.current;
   }
 
