@@ -23,7 +23,8 @@ export interface SendOptions {
 // eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface ClientOptions extends ConnectOptions<WebSocket> {}
 
-type Callback = (err?: Error | null) => void;
+/** Called once the data was written (or with the error that prevented it), as in ws. */
+export type Callback = (err?: Error | null) => void;
 
 /**
  * ws's WebSocket (an EventEmitter) on Tether's protocol engine: the server's connections
