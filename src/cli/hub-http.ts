@@ -40,7 +40,7 @@ const PAGE = `<!doctype html>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}code,pre{font:14px ui-monospace,monospace;background:#f4f4f5;border-radius:4px}pre{padding:.75rem;overflow:auto}code{padding:0 .2rem}</style>
 <h1>Tether realtime hub</h1>
 <p>This is <code>tether serve --realtime</code>, a realtime hub for development: a WebSocket
-endpoint speaking the tether.v1 protocol (subprotocols <code>tether.v1</code> for JSON,
+endpoint speaking the tether.v1 protocol (subprotocols <code>tether.v1.json</code> for JSON,
 <code>tether.v1.msgpack</code> for MessagePack) on this address, at any path. Anonymous
 sessions may subscribe and publish to any topic, every topic has presence, and the request
 <code>echo</code> answers with what it is sent.</p>
