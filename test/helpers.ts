@@ -3,6 +3,7 @@
  * and frame builders. Everything binds to 127.0.0.1 and is closed by the caller.
  */
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { acceptKey, findHeadEnd, parseHttpHead, type HttpHead } from '../src/protocol/index.js';
@@ -89,13 +90,13 @@ export function parseFrames(buf: Buffer): { frames: ParsedFrame[]; rest: Buffer 
  * A raw WebSocket client over TCP for conformance tests: sends exact bytes, collects the
  * frames the server sends back, and knows when the server closed the TCP connection.
  */
-export class RawPeer {
+export class RawPeer<S extends Duplex = Socket> {
   frames: ParsedFrame[] = [];
   closed: Promise<void>;
   isClosed = false;
   private buf: Buffer = Buffer.alloc(0);
   private waiters: Array<() => void> = [];
-  private constructor(readonly socket: Socket, readonly response: HttpHead) {
+  private constructor(readonly socket: S, readonly response: HttpHead) {
     this.closed = new Promise((resolve) => socket.once('close', () => {
       this.isClosed = true;
       resolve();
@@ -126,6 +127,11 @@ export class RawPeer {
     });
     if (response.start[1] !== '101') throw new Error(`handshake refused: ${response.start.join(' ')}`);
     if (response.headers['sec-websocket-accept'] !== acceptKey(key)) throw new Error('bad accept key');
+    return RawPeer.over(socket, response, rest);
+  }
+
+  /** A peer on a transport whose handshake is done (an HTTP/2 stream, for example). */
+  static over<T extends Duplex>(socket: T, response: HttpHead, rest: Buffer = Buffer.alloc(0)): RawPeer<T> {
     const peer = new RawPeer(socket, response);
     socket.on('data', (c: Buffer) => peer.onData(c));
     if (rest.length) peer.onData(rest);

@@ -14,3 +14,4 @@ export * from './message-data.js';
 export * from './permessage-deflate-negotiation.js';
 export * from './zlib-sync.js';
 export * from './deflate-codec.js';
+export * from './extended-connect.js';

@@ -4,3 +4,4 @@ export type { ServerOptions, ServerHandlers, VerifyResult, ResolvedServerOptions
 export type { UpgradeRequest } from './upgrade-request.js';
 export { PreparedMessage } from './prepared-message.js';
 export type { WebSocketServerStats } from './server-stats.js';
+export type { Http2ServerLike } from './http2-upgrade.js';

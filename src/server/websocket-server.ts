@@ -1,6 +1,7 @@
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import {
   buildAcceptResponse,
@@ -11,8 +12,11 @@ import {
   PerMessageDeflate,
   type MessageData,
   validateUpgradeRequest,
+  validateConnectRequest,
+  type Http2Headers,
   type UpgradeRequestHead,
 } from '../protocol/index.js';
+import { acceptStream, describeStream, isHttp2Server, isHttp2Stream, refuseStream, routeStreams, type Http2ServerLike } from './http2-upgrade.js';
 import { readRequestHead } from './head-reader.js';
 import { Liveness } from './liveness.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerHandlers, type ServerOptions, type VerifyResult } from './options.js';
@@ -88,9 +92,15 @@ export class WebSocketServer<U = unknown> {
     return (this.listener?.address() as AddressInfo | null) ?? null;
   }
 
-  /** Takes WebSocket upgrades from an http or https server (the path option routes between servers). */
-  attach(server: HttpServer): this {
-    this.detachers.push(routeUpgrades(server, this));
+  /**
+   * Takes WebSocket upgrades from an http or https server (the path option routes between
+   * servers). An http2 server (`createSecureServer`, `createServer`) is set to advertise
+   * RFC 8441 and its WebSocket CONNECT streams are taken too, as well as HTTP/1.1 upgrades
+   * when it has `allowHTTP1`.
+   */
+  attach(server: HttpServer | Http2ServerLike): this {
+    if (isHttp2Server(server)) this.detachers.push(routeStreams(server, this));
+    this.detachers.push(routeUpgrades(server as HttpServer, this));
     return this;
   }
 
@@ -115,6 +125,21 @@ export class WebSocketServer<U = unknown> {
     const request: UpgradeRequestHead = { method: req.method ?? '', target: req.url ?? '/', version: `HTTP/${req.httpVersion}`, headers: req.headers };
     this.track(socket);
     this.upgrade(request, socket, head, socket instanceof TLSSocket);
+  }
+
+  /**
+   * For frameworks on node:http2: completes (or refuses) a WebSocket opened by an extended
+   * CONNECT stream (RFC 8441; the session must have advertised enableConnectProtocol).
+   */
+  handleStream(stream: ServerHttp2Stream, headers: Http2Headers): void {
+    stream.on('error', noop);
+    describeStream(stream);
+    this.track(stream);
+    if (this.admissionRefused(stream)) return;
+    const checked = validateConnectRequest(headers);
+    if (!checked.ok) return this.refuse(stream, checked.status, checked.message, checked.headers);
+    const head: UpgradeRequestHead = { method: 'CONNECT', target: checked.target, version: 'HTTP/2', headers };
+    this.proceed(head, checked.protocols, null, stream, EMPTY, stream.session?.encrypted === true);
   }
 
   private acceptRawSocket(socket: Socket, secure: boolean): void {
@@ -148,11 +173,27 @@ export class WebSocketServer<U = unknown> {
     this.pending.delete(socket);
   }
 
+  /** Refuses a new connection while closing or at maxConnections; true when it did. */
+  private admissionRefused(socket: Duplex): boolean {
+    if (this.closing) this.refuse(socket, 503, 'server shutting down');
+    else if (this.clients.size + this.pending.size > this.options.maxConnections) this.refuse(socket, 503, 'too many connections');
+    else return false;
+    return true;
+  }
+
   private upgrade(head: UpgradeRequestHead, socket: Duplex, rest: Buffer, secure: boolean): void {
-    if (this.closing) return this.refuse(socket, 503, 'server shutting down');
-    if (this.clients.size + this.pending.size > this.options.maxConnections) return this.refuse(socket, 503, 'too many connections');
+    if (this.admissionRefused(socket)) return;
     const checked = validateUpgradeRequest(head);
     if (!checked.ok) return this.refuse(socket, checked.status, checked.message, checked.headers);
+    this.proceed(head, checked.protocols, checked.key, socket, rest, secure);
+  }
+
+  /**
+   * The pipeline after the transport's own checks, the same for both transports: path →
+   * Origin → verify → subprotocol → accept. `key` is the Sec-WebSocket-Key of an HTTP/1.1
+   * upgrade, null for an HTTP/2 stream (answered with :status 200, RFC 8441).
+   */
+  private proceed(head: UpgradeRequestHead, protocols: string[], key: string | null, socket: Duplex, rest: Buffer, secure: boolean): void {
     if (!this.matches(head.target)) return this.refuse(socket, 404, 'no WebSocket endpoint at this path');
     const h = head.headers;
     const origin = typeof h['origin'] === 'string' ? h['origin'] : undefined;
@@ -160,7 +201,7 @@ export class WebSocketServer<U = unknown> {
     let query: URLSearchParams | undefined;
     const s = socket as Duplex & { remoteAddress?: string; remotePort?: number };
     const request: UpgradeRequest<U> = {
-      method: head.method, url: head.target, path, headers: h, protocols: checked.protocols, origin,
+      method: head.method, url: head.target, path, headers: h, protocols, origin,
       // Parsed only if asked.
       get query() { return (query ??= new URLSearchParams(head.target.slice(path.length + 1))); },
       // Looked up only if asked: the socket keeps the answer for its lifetime.
@@ -179,7 +220,7 @@ export class WebSocketServer<U = unknown> {
       if (!allowed) return this.refuse(socket, 403, 'origin not allowed');
     }
     const verify = this.config.verify;
-    if (verify === undefined) return this.accept(request, checked.key, socket, rest);
+    if (verify === undefined) return this.accept(request, key, socket, rest);
     let verdict: VerifyResult | Promise<VerifyResult>;
     try {
       verdict = verify(request);
@@ -189,18 +230,18 @@ export class WebSocketServer<U = unknown> {
     }
     if (verdict instanceof Promise) {
       verdict.then(
-        (v) => this.afterVerify(v, request, checked.key, socket, rest),
+        (v) => this.afterVerify(v, request, key, socket, rest),
         (err: unknown) => {
           this.hookFailed('verify', err, request);
           this.refuse(socket, 500, 'verify hook failed');
         },
       );
     } else {
-      this.afterVerify(verdict, request, checked.key, socket, rest);
+      this.afterVerify(verdict, request, key, socket, rest);
     }
   }
 
-  private afterVerify(v: VerifyResult, request: UpgradeRequest<U>, key: string, socket: Duplex, rest: Buffer): void {
+  private afterVerify(v: VerifyResult, request: UpgradeRequest<U>, key: string | null, socket: Duplex, rest: Buffer): void {
     if (socket.destroyed) return;
     if (this.closing) return this.refuse(socket, 503, 'server shutting down');
     if (v === false) return this.refuse(socket, 401, 'unauthorized');
@@ -228,7 +269,7 @@ export class WebSocketServer<U = unknown> {
     return this.config.protocols?.find((p) => offered.includes(p));
   }
 
-  private accept(request: UpgradeRequest<U>, key: string, socket: Duplex, rest: Buffer): void {
+  private accept(request: UpgradeRequest<U>, key: string | null, socket: Duplex, rest: Buffer): void {
     let protocol: string | undefined;
     try {
       protocol = this.selectProtocol(request);
@@ -249,7 +290,8 @@ export class WebSocketServer<U = unknown> {
     this.liveness.start();
     ws.corked = true;
     socket.cork();
-    socket.write(buildAcceptResponse(key, protocol, deflate?.response));
+    if (key === null) acceptStream(socket as ServerHttp2Stream, protocol, deflate?.response);
+    else socket.write(buildAcceptResponse(key, protocol, deflate?.response));
     this.handlers.open?.(ws, request);
     if (rest.length > 0) ws.receive(rest);
     ws.uncork();
@@ -326,6 +368,7 @@ export class WebSocketServer<U = unknown> {
   private refuse(socket: Duplex, status: number, message: string, headers?: Record<string, string>): void {
     if (socket.destroyed) return;
     this.counters.handshakeFailed(refusalReason(status));
+    if (isHttp2Stream(socket)) return refuseStream(socket, status, message, headers);
     socket.resume();
     socket.end(buildErrorResponse(status, message, headers), () => socket.destroy());
   }
@@ -394,5 +437,7 @@ export class WebSocketServer<U = unknown> {
     await listenerClosed;
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function noop(): void {}

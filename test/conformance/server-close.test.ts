@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { frame, within, type RawPeer } from '../helpers.js';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer } from '../../src/server/index.js';
 import {
   BINARY, CLOSE, CONT, PING, PONG, TEXT,
@@ -189,7 +190,7 @@ describe('7.9 Invalid close codes are refused with 1002', () => {
 
 describe('7.x The server closes TCP after its close frame', () => {
   /** The peer never sends anything after the server's close: the server must still hang up. */
-  async function failAndStaySilent(peer: RawPeer, bytes: Buffer, code: number): Promise<void> {
+  async function failAndStaySilent(peer: RawPeer<Duplex>, bytes: Buffer, code: number): Promise<void> {
     await peer.send(bytes);
     assertReceived(await expectClose(peer, code, 1000), []);
   }

@@ -6,8 +6,20 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before } from 'node:test';
+import type { Duplex } from 'node:stream';
+import type { ClientHttp2Session } from 'node:http2';
 import { frame, RawPeer, startEchoServer, type ParsedFrame } from '../helpers.js';
 import type { ServerOptions, WebSocketServer } from '../../src/server/index.js';
+import { h2Peer, h2Session, listenHttp2 } from '../http2/h2-peer.js';
+
+/**
+ * Set to http2 before a suite file is imported to run that suite over HTTP/2 streams
+ * (RFC 8441, see test/http2/conformance-*.test.ts): the echo server is then also attached
+ * to an http2 server, and withPeer opens each peer as a stream on one shared connection.
+ */
+export const transport = { http2: false };
+/** Echo server port → the HTTP/2 connection to the same WebSocketServer. */
+const http2Sessions = new Map<number, ClientHttp2Session>();
 
 export const CONT = 0x0;
 export const TEXT = 0x1;
@@ -27,11 +39,19 @@ export interface EchoHandle {
 /** Starts one echo server for the file (before) and closes it (after). */
 export function useEchoServer(options: ServerOptions = {}): EchoHandle {
   let srv: { server: WebSocketServer; port: number } | undefined;
+  let h2: Awaited<ReturnType<typeof listenHttp2>> | undefined;
   before(async () => {
     srv = await startEchoServer(options);
+    if (transport.http2) {
+      h2 = await listenHttp2('tls');
+      srv.server.attach(h2.server);
+      http2Sessions.set(srv.port, (await h2Session(h2.origin)).session);
+    }
   });
   after(async () => {
     await srv?.server.close({ timeout: 100 });
+    if (srv) http2Sessions.get(srv.port)?.destroy();
+    await h2?.close();
   });
   return {
     get port() {
@@ -44,8 +64,9 @@ export function useEchoServer(options: ServerOptions = {}): EchoHandle {
 }
 
 /** Runs fn with a fresh raw peer that is always destroyed afterwards. */
-export async function withPeer(port: number, fn: (peer: RawPeer) => Promise<void>): Promise<void> {
-  const peer = await RawPeer.connect(port);
+export async function withPeer(port: number, fn: (peer: RawPeer<Duplex>) => Promise<void>): Promise<void> {
+  const session = http2Sessions.get(port);
+  const peer: RawPeer<Duplex> = session ? await h2Peer(session) : await RawPeer.connect(port);
   try {
     await fn(peer);
   } finally {
@@ -126,7 +147,7 @@ export function assemble(frames: ParsedFrame[]): Received[] {
 }
 
 /** Waits until n complete messages/control frames have arrived (or the connection closed). */
-export async function waitReceived(peer: RawPeer, n: number, ms = PROMPT): Promise<Received[]> {
+export async function waitReceived(peer: RawPeer<Duplex>, n: number, ms = PROMPT): Promise<Received[]> {
   const deadline = Date.now() + ms;
   for (;;) {
     const have = countComplete(peer.frames);
@@ -149,7 +170,7 @@ function countComplete(frames: ParsedFrame[]): number {
  * (undefined: a close frame without payload), nothing after it, and the TCP connection
  * closed by the server promptly. Returns the messages received before the close frame.
  */
-export async function expectClose(peer: RawPeer, code: number | undefined | ((c: number | undefined) => boolean), ms = PROMPT): Promise<Received[]> {
+export async function expectClose(peer: RawPeer<Duplex>, code: number | undefined | ((c: number | undefined) => boolean), ms = PROMPT): Promise<Received[]> {
   await peer.waitClosed(ms);
   const got = assemble(peer.frames);
   const i = got.findIndex((r) => r.opcode === CLOSE);
@@ -164,7 +185,7 @@ export async function expectClose(peer: RawPeer, code: number | undefined | ((c:
 }
 
 /** Ends a healthy session: close 1000, expect the 1000 echo and the TCP close. Returns what came before. */
-export async function finish(peer: RawPeer): Promise<Received[]> {
+export async function finish(peer: RawPeer<Duplex>): Promise<Received[]> {
   await peer.send(closeFrame(1000));
   return expectClose(peer, 1000);
 }
@@ -185,7 +206,7 @@ export function assertReceived(got: Received[], expected: Array<[number, Buffer 
 }
 
 /** Sends data, expects exactly `expected` back, then closes cleanly. */
-export async function expectEcho(peer: RawPeer, expected: Array<[number, Buffer | string]>, ms = PROMPT): Promise<void> {
+export async function expectEcho(peer: RawPeer<Duplex>, expected: Array<[number, Buffer | string]>, ms = PROMPT): Promise<void> {
   const got = await waitReceived(peer, expected.length, ms);
   assert.equal(peer.isClosed, false, 'server closed the connection');
   assertReceived(got.slice(0, expected.length), expected);

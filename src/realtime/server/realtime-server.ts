@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type ServerOptions, type ServerSocket, type UpgradeRequest } from '../../server/index.js';
+import { WebSocketServer, type Http2ServerLike, type ServerOptions, type ServerSocket, type UpgradeRequest } from '../../server/index.js';
 import type { Adapter, AdapterLink, HistoryResult, Member, Publication, TopicPolicy } from '../adapters/adapter.js';
 import { codecForSubprotocol, codecs, jsonCodec, type Codec } from '../wire/codec.js';
 import { MemoryAdapter } from '../adapters/memory-adapter.js';
@@ -106,8 +106,8 @@ export class RealtimeServer<U = unknown> implements SessionHost {
     return this.websocket.address();
   }
 
-  /** Takes upgrades from an http/https server (see the websocket.path option). */
-  attach(server: HttpServer): this {
+  /** Takes upgrades from an http/https server, and WebSocket streams from an http2 server (RFC 8441; see the websocket.path option). */
+  attach(server: HttpServer | Http2ServerLike): this {
     this.websocket.attach(server);
     return this;
   }
