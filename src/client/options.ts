@@ -1,3 +1,4 @@
+import type { ClientHttp2Session } from 'node:http2';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { DEFAULT_MAX_PAYLOAD, resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../protocol/index.js';
 
@@ -24,6 +25,14 @@ export interface ClientOptions {
    * as browsers do; an object sets what to offer (and threshold, level, memLevel). Default false.
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /**
+   * Open the WebSocket on an HTTP/2 stream (RFC 8441). `true` shares one connection per
+   * origin among the sockets that ask for it (closed when the last one ends); a session
+   * from `http2.connect` is used as it is. When the server does not advertise
+   * SETTINGS_ENABLE_CONNECT_PROTOCOL (or does not speak HTTP/2), the socket opens over
+   * HTTP/1.1 instead. Default false.
+   */
+  http2?: boolean | ClientHttp2Session;
 }
 
 export interface ResolvedClientOptions {
@@ -34,9 +43,11 @@ export interface ResolvedClientOptions {
   closeTimeout: number;
   tls: TlsConnectionOptions;
   deflate: ResolvedDeflateOptions | null;
+  /** null: HTTP/1.1; true: the pooled session of the origin; or the given session. */
+  http2: true | ClientHttp2Session | null;
 }
 
-const KNOWN = new Set(['headers', 'origin', 'handshakeTimeout', 'maxPayload', 'closeTimeout', 'tls', 'ca', 'rejectUnauthorized', 'perMessageDeflate']);
+const KNOWN = new Set(['headers', 'origin', 'handshakeTimeout', 'maxPayload', 'closeTimeout', 'tls', 'ca', 'rejectUnauthorized', 'perMessageDeflate', 'http2']);
 
 function integer(o: Record<string, unknown>, name: string, fallback: number, min: number): number {
   const v = o[name];
@@ -62,6 +73,10 @@ export function resolveClientOptions(input: ClientOptions | undefined): Resolved
   if (o.perMessageDeflate !== undefined && typeof o.perMessageDeflate !== 'boolean' && (typeof o.perMessageDeflate !== 'object' || o.perMessageDeflate === null)) {
     throw new TypeError('perMessageDeflate must be a boolean or an object');
   }
+  const h2 = o.http2;
+  if (h2 !== undefined && typeof h2 !== 'boolean' && !(typeof h2 === 'object' && h2 !== null && typeof (h2 as ClientHttp2Session).request === 'function')) {
+    throw new TypeError('http2 must be a boolean or a ClientHttp2Session from http2.connect()');
+  }
   const tls: TlsConnectionOptions = { ...(o.tls as TlsConnectionOptions | undefined) };
   if (o.ca !== undefined) tls.ca = o.ca as TlsConnectionOptions['ca'];
   if (o.rejectUnauthorized !== undefined) tls.rejectUnauthorized = o.rejectUnauthorized as boolean;
@@ -73,5 +88,6 @@ export function resolveClientOptions(input: ClientOptions | undefined): Resolved
     closeTimeout: integer(o, 'closeTimeout', 5_000, 1),
     tls,
     deflate: resolveDeflateOptions(o.perMessageDeflate, 'perMessageDeflate', 'client'),
+    http2: h2 === true ? true : typeof h2 === 'object' ? (h2 as ClientHttp2Session) : null,
   };
 }

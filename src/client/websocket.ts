@@ -285,7 +285,7 @@ function baseUrl(): string | undefined {
   return typeof href === 'string' ? href : undefined;
 }
 
-function parseUrl(input: string | URL): URL {
+export function parseUrl(input: string | URL): URL {
   let url: URL;
   const text = String(input);
   const base = baseUrl();
@@ -308,7 +308,7 @@ function parseUrl(input: string | URL): URL {
  * WebIDL's `(DOMString or sequence<DOMString>)`: an iterable is a list, anything else one
  * string. Tokens must be valid and distinct; they compare without regard to ASCII case.
  */
-function subprotocolList(protocols: unknown): string[] {
+export function subprotocolList(protocols: unknown): string[] {
   if (protocols === undefined) return [];
   const iterable = typeof protocols === 'object' && protocols !== null && typeof (protocols as Iterable<unknown>)[Symbol.iterator] === 'function';
   const list = iterable ? [...(protocols as Iterable<unknown>)].map(idlString) : [idlString(protocols)];
@@ -348,7 +348,7 @@ function toSendData(data: unknown): WebSocketSendData {
  * Credentials in the URL (`ws://user:pass@host/`) go out as `Authorization: Basic`, as
  * browsers send them; an Authorization header given in the options wins.
  */
-function withUrlCredentials(options: ResolvedClientOptions, url: URL): ResolvedClientOptions {
+export function withUrlCredentials(options: ResolvedClientOptions, url: URL): ResolvedClientOptions {
   if (url.username === '' && url.password === '') return options;
   const headers = options.headers ?? {};
   if (Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) return options;
