@@ -295,6 +295,15 @@ for (const scenario of SCENARIOS) {
   results.push({ ...scenario, rows });
 }
 
+// The HTTP/2 scenarios (RFC 8441) measure with Tether's own client, in bench/http2.mjs.
+let http2 = null;
+if ((!only || only.includes('http2')) && !onlyPeers && !baseline) {
+  const r = spawnSync(node, [`${root}bench/http2.mjs`, '--json', '--reps', String(reps)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status === 0) http2 = JSON.parse(r.stdout.trim().split('\n').pop());
+  else process.stdout.write(`http2 | failed (exit ${r.status})\n`);
+  if (http2) process.stdout.write(`http2 | ${JSON.stringify(http2)}\n`);
+}
+
 const machine = {
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: cpus().length,
@@ -303,7 +312,7 @@ const machine = {
   date: new Date().toISOString().slice(0, 10),
 };
 if (!only && !onlyPeers && reps === 3 && !baseline) {
-  const { markdown, svg } = renderReport(results, machine, { reps, seconds, quick });
+  const { markdown, svg } = renderReport(results, machine, { reps, seconds, quick }, http2);
   writeFileSync(`${root}docs/benchmarks.md`, markdown);
   writeFileSync(`${root}docs/benchmarks.svg`, svg);
   // The raw medians, so that a later run can be compared with this one.
