@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { browserBundlePath, readBrowserBundle, RealtimeServer } from '../realtime/index.js';
+import { browserBundlePath, Metrics, readBrowserBundle, RealtimeServer, type Adapter } from '../realtime/index.js';
 import { addConformanceHandlers, conformanceOptions } from './conformance-hub.js';
 import { errorLine } from './errors.js';
 import { hubHttpHandler } from './hub-http.js';
@@ -11,19 +11,34 @@ import { hubHttpHandler } from './hub-http.js';
  * to any topic, every topic has presence, and the browser client is served at
  * /tether-realtime.js next to the WebSocket endpoint, so a page can
  * `import { RealtimeClient } from 'http://host:port/tether-realtime.js'`.
+ * For operators: /metrics (Prometheus), /healthz and /readyz (503 while draining).
  */
-export async function serveRealtime(port: number, host: string, maxPayload: number | undefined, deflate: boolean, conformance = false): Promise<{ url: string; close(): Promise<void> }> {
+export async function serveRealtime(
+  port: number,
+  host: string,
+  maxPayload: number | undefined,
+  deflate: boolean,
+  conformance = false,
+  /** Under --workers: the cluster adapter, and metrics that gather every worker. */
+  scale: { adapter?: Adapter; metrics?: (rt: RealtimeServer) => Metrics } = {},
+): Promise<{ url: string; close(): Promise<void> }> {
   const bundle = readBrowserBundle();
   const rt = new RealtimeServer({
     // The conformance hub follows the rules the protocol test vectors expect (docs/protocol.md §10).
     ...(conformance ? conformanceOptions() : { authorize: { publish: () => true }, topics: () => ({ presence: true }) }),
+    ...(scale.adapter === undefined ? {} : { adapter: scale.adapter }),
     websocket: { perMessageDeflate: deflate, ...(maxPayload === undefined ? {} : { maxPayload }), error: (err) => process.stderr.write(errorLine(err)) },
     onError: (err) => process.stderr.write(errorLine(err)),
   });
   if (conformance) addConformanceHandlers(rt);
   // A request any client can use to check the round trip.
   else rt.handle('echo', (data) => data);
-  const http = createServer(hubHttpHandler(bundle, readSourceMap()));
+  const metrics = scale.metrics?.(rt) ?? new Metrics(rt);
+  const hubHttp = hubHttpHandler(bundle, readSourceMap());
+  // /metrics, /healthz and /readyz first; the hub's own pages after.
+  const http = createServer((req, res) => {
+    if (!metrics.handle(req, res)) hubHttp(req, res);
+  });
   rt.attach(http);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -35,6 +50,7 @@ export async function serveRealtime(port: number, host: string, maxPayload: numb
     url: `ws://${shown}:${addr.port}/`,
     async close() {
       await rt.drain({ minDelay: 500, maxDelay: 5000, timeout: 2000 });
+      metrics.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };

@@ -2,7 +2,10 @@ import { DEFAULT_MAX_PAYLOAD } from '../protocol/index.js';
 import { SendStatus, WebSocketServer } from '../server/index.js';
 import { formatFlags, HELP_FLAG, integerFlag, parseFlags, UsageError, type FlagTable } from './args.js';
 import { errorLine } from './errors.js';
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { serveRealtime } from './serve-realtime.js';
+import { runPrimary, runWorker } from './serve-workers.js';
 
 export const SERVE_FLAGS: FlagTable = {
   port: { type: 'string', value: 'N', help: 'port to listen on (default 8080; 0 picks a free one)' },
@@ -16,12 +19,17 @@ export const SERVE_FLAGS: FlagTable = {
     type: 'boolean',
     help: "with --realtime: the rules the protocol test vectors expect\n(docs/protocol.md, section 10) instead of the open hub's",
   },
+  workers: {
+    type: 'string',
+    value: 'N',
+    help: 'with --realtime: N worker processes on the same port (node:cluster),\nsharing topics, history and presence through the primary; a worker\nthat dies is started again (default 1: no workers; 0: one per core)',
+  },
   deflate: { type: 'boolean', help: 'accept permessage-deflate (RFC 7692) compression' },
   'max-payload': { type: 'string', value: 'N', help: 'largest message accepted, in bytes (default 64 MiB, 16 MiB on compressed\nconnections; 1 MiB with --realtime)' },
   help: HELP_FLAG,
 };
 
-export const SERVE_HELP = `Usage: tether serve (--echo | --realtime [--conformance]) [--port N] [--host H] [--deflate] [--max-payload N]
+export const SERVE_HELP = `Usage: tether serve (--echo | --realtime [--conformance] [--workers N]) [--port N] [--host H] [--deflate] [--max-payload N]
 
 Runs a WebSocket server and prints the URL it listens on.
 
@@ -42,6 +50,28 @@ export async function serveCommand(args: string[]): Promise<number> {
   const host = (values.host as string | undefined) ?? '127.0.0.1';
   const maxPayloadFlag = values['max-payload'] as string | undefined;
   const maxPayload = maxPayloadFlag === undefined ? DEFAULT_MAX_PAYLOAD : integerFlag('--max-payload', maxPayloadFlag, 1);
+  const workersFlag = values.workers as string | undefined;
+  if (workersFlag !== undefined && !values.realtime) throw new UsageError('--workers goes with --realtime');
+  const workersCount = workersFlag === undefined ? 1 : integerFlag('--workers', workersFlag, 0);
+  const workers = workersCount === 0 ? availableParallelism() : workersCount;
+  if (values.realtime && cluster.isWorker && process.env.TETHER_WORKER_SLOT !== undefined) {
+    const hub = await runWorker(port, host, maxPayloadFlag === undefined ? undefined : maxPayload, values.deflate === true, values.conformance === true);
+    const stopWorker = () => void hub.close().then(() => process.exit(0));
+    process.once('SIGINT', stopWorker);
+    process.once('SIGTERM', stopWorker);
+    return 0;
+  }
+  if (values.realtime && workers > 1) {
+    const primary = await runPrimary(workers, () => process.exit(0));
+    process.stdout.write(`tether: realtime hub listening on ${primary.url} with ${workers} workers (client at ${primary.url.replace('ws://', 'http://')}tether-realtime.js)\n`);
+    const stopAll = () => {
+      process.stdout.write('tether: draining\n');
+      void primary.stop();
+    };
+    process.once('SIGINT', stopAll);
+    process.once('SIGTERM', stopAll);
+    return 0;
+  }
   if (values.realtime) {
     const hub = await serveRealtime(port, host, maxPayloadFlag === undefined ? undefined : maxPayload, values.deflate === true, values.conformance === true);
     process.stdout.write(`tether: realtime hub listening on ${hub.url} (client at ${hub.url.replace('ws://', 'http://')}tether-realtime.js)\n`);

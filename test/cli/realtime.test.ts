@@ -47,6 +47,17 @@ test('tether serve --realtime: serves the browser client, relays publications an
     assert.deepEqual(await within(received, 5000, 'publication'), { text: 'hi' });
     assert.deepEqual(await within(b.request('echo', [1, 'two']), 5000, 'echo'), [1, 'two']);
 
+    // Operators' endpoints on the same port.
+    const base = url!.replace('ws://', 'http://');
+    const metrics = await fetch(`${base}metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const exposition = await metrics.text();
+    assert.match(exposition, /^tether_sessions 2$/m);
+    assert.match(exposition, /^tether_publishes_total 1$/m);
+    assert.equal((await fetch(`${base}healthz`)).status, 200);
+    assert.equal((await fetch(`${base}readyz`)).status, 200);
+
     const closed = new Promise<StateChange>((resolve) => a.onState((s) => s.state === 'closed' && resolve(s)));
     child.kill('SIGINT');
     const s = await within(closed, 10_000, 'drain close');

@@ -15,7 +15,8 @@ test('realtime stats: sessions, subscriptions, topics, publishes and deliveries'
   const zero = rt.stats();
   assert.deepEqual({ ...zero, websocket: undefined }, {
     sessions: 0, sessionsConnecting: 0, subscriptions: 0, topics: 0, sessionsOpened: 0, authFailures: 0,
-    publishes: 0, deliveries: 0, conflated: 0, recovered: 0, unrecoverable: 0, rateLimited: 0, websocket: undefined,
+    publishes: 0, deliveries: 0, conflated: 0, recovered: 0, unrecoverable: 0, rateLimited: 0,
+    adapter: { requests: 0, errors: 0, seconds: 0, connected: true }, websocket: undefined,
   });
   assert.equal(zero.websocket.connections, 0);
 

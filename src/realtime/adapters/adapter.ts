@@ -127,6 +127,11 @@ export interface AdapterLink {
   broadcast(event: string, data: unknown, except?: string): Promise<void>;
   /** Leaves: presence entries this node added are removed (with leave notifications). */
   close(): Promise<void>;
+  /**
+   * Whether the link can reach its broker now (false while it reconnects). Read by
+   * readiness checks (/readyz); an adapter without a connection leaves it undefined.
+   */
+  readonly connected?: boolean;
 }
 
 export interface Adapter {

@@ -1,11 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DEFAULT_IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEYS, type Adapter, type AdapterLink, type AdapterNode, type HistoryResult, type Member, type Publication, type PublishOptions, type PublishResult, type TopicPolicy } from './adapter.js';
 import { decodeMsgpack, encodeMsgpack } from '../wire/msgpack.js';
-import { RespClient, RespError, type RespValue } from './resp-client.js';
+import { RespClient, type RespValue } from './resp-client.js';
+import { openClientConnections, redisClientKind, type RedisClientKind, type RedisConnection } from './redis-clients.js';
 import { HISTORY_SCRIPT, PUBLISH_SCRIPT } from './redis-scripts.js';
 import { newEpoch } from './topic-stream.js';
 
 export interface RedisAdapterOptions {
+  /**
+   * The application's own client: an ioredis `Redis` or `Cluster`, or a connected node-redis
+   * (`redis` package) client. AUTH, TLS, Sentinel and Cluster then come from its own
+   * configuration. The adapter sends its commands on it (it does not close it) and opens its
+   * subscriber with duplicate(). Without it, the built-in client connects to host:port.
+   */
+  client?: unknown;
   port?: number;
   host?: string;
   /** Prefix of every key and channel, to share one Redis between applications. Default 'tether:'. */
@@ -25,12 +33,17 @@ export interface RedisAdapterOptions {
  */
 export class RedisAdapter implements Adapter {
   readonly options: Required<RedisAdapterOptions>;
+  /** @internal Which library `client` comes from (null: the built-in client). */
+  readonly clientKind: RedisClientKind | null;
 
   constructor(options: RedisAdapterOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
     for (const k of Object.keys(options)) {
-      if (!['port', 'host', 'prefix', 'nodeTtl', 'metaTtl'].includes(k)) throw new TypeError(`unknown option ${k}`);
+      if (!['client', 'port', 'host', 'prefix', 'nodeTtl', 'metaTtl'].includes(k)) throw new TypeError(`unknown option ${k}`);
     }
+    const kind = options.client === undefined ? null : redisClientKind(options.client);
+    if (options.client !== undefined && kind === null) throw new TypeError('client must be an ioredis Redis or Cluster instance, or a node-redis client');
+    if (options.client !== undefined && (options.port !== undefined || options.host !== undefined)) throw new TypeError('give either client or port/host, not both');
     const port = options.port ?? 6379;
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError('port must be an integer between 1 and 65535');
     if (options.prefix !== undefined && typeof options.prefix !== 'string') throw new TypeError('prefix must be a string');
@@ -38,7 +51,9 @@ export class RedisAdapter implements Adapter {
       const v = options[name];
       if (v !== undefined && (!Number.isInteger(v) || v < 1000)) throw new TypeError(`${name} must be an integer >= 1000 (ms)`);
     }
+    this.clientKind = kind;
     this.options = {
+      client: options.client,
       port,
       host: options.host ?? '127.0.0.1',
       prefix: options.prefix ?? 'tether:',
@@ -48,15 +63,15 @@ export class RedisAdapter implements Adapter {
   }
 
   attach(node: AdapterNode): AdapterLink {
-    return new RedisLink(this.options, node);
+    return new RedisLink(this.options, this.clientKind, node);
   }
 }
 
 const SCRIPTS = new Map([PUBLISH_SCRIPT, HISTORY_SCRIPT].map((s) => [s, createHash('sha1').update(s).digest('hex')]));
 
 interface Connection {
-  cmd: RespClient;
-  sub: RespClient;
+  cmd: RedisConnection;
+  sub: RedisConnection;
 }
 
 class RedisLink implements AdapterLink {
@@ -76,6 +91,7 @@ class RedisLink implements AdapterLink {
 
   constructor(
     private readonly o: Required<RedisAdapterOptions>,
+    private readonly kind: RedisClientKind | null,
     private readonly node: AdapterNode,
   ) {
     this.ready = this.connect();
@@ -86,7 +102,12 @@ class RedisLink implements AdapterLink {
    * Opens the command and subscriber connections. Whatever fails (or a close() that comes
    * meanwhile) closes what was opened, so no socket outlives the adapter.
    */
+  get connected(): boolean {
+    return this.current !== null && !this.closed;
+  }
+
   private async connect(): Promise<Connection> {
+    if (this.kind !== null) return this.setUp(await openClientConnections(this.o.client, this.kind), false);
     const opened = await Promise.allSettled([
       RespClient.connect({ port: this.o.port, host: this.o.host }),
       RespClient.connect({ port: this.o.port, host: this.o.host }),
@@ -99,12 +120,18 @@ class RedisLink implements AdapterLink {
     const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) return release(failed.reason);
     const [cmd, sub] = clients as [RespClient, RespClient];
-    const conn = { cmd, sub };
+    return this.setUp({ cmd, sub }, true);
+  }
+
+  /** Subscribes, beats, starts the heartbeat; on failure closes what was opened. */
+  private async setUp(conn: Connection, name: boolean): Promise<Connection> {
+    const { cmd, sub } = conn;
     try {
       if (this.closed) throw new Error('redis adapter closed');
-      // Named, so that an operator (or a test) can tell this node's connections apart in CLIENT LIST.
-      const name = `${this.o.prefix.replace(/[^\x21-\x7e]/g, '_')}node-${this.nodeId}`;
-      await Promise.all([cmd.command(['CLIENT', 'SETNAME', name]), sub.command(['CLIENT', 'SETNAME', name])]);
+      // Named, so that an operator (or a test) can tell this node's connections apart in CLIENT LIST
+      // (not an application's client: its name is the application's).
+      const label = `${this.o.prefix.replace(/[^\x21-\x7e]/g, '_')}node-${this.nodeId}`;
+      if (name) await Promise.all([cmd.command(['CLIENT', 'SETNAME', label]), sub.command(['CLIENT', 'SETNAME', label])]);
       sub.onMessage = (channel, payload) => this.onMessage(channel, payload);
       cmd.onClose = sub.onClose = () => this.lost(conn);
       await sub.subscribe(`${this.o.prefix}all`);
@@ -112,7 +139,8 @@ class RedisLink implements AdapterLink {
       if (this.closed) throw new Error('redis adapter closed');
     } catch (err) {
       cmd.onClose = sub.onClose = null;
-      return release(err);
+      await Promise.all([cmd.close(), sub.close()]);
+      throw err;
     }
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => void this.beat(cmd).catch(() => {}), Math.floor(this.o.nodeTtl / 3));
@@ -191,7 +219,7 @@ class RedisLink implements AdapterLink {
     this.node.deliver(p);
   }
 
-  private beat(cmd: RespClient): Promise<RespValue> {
+  private beat(cmd: RedisConnection): Promise<RespValue> {
     const now = Date.now();
     if (now - this.metaRefreshed >= this.o.metaTtl / 4) {
       // Topics this node listens to stay alive however long nobody publishes to them.
@@ -221,7 +249,7 @@ class RedisLink implements AdapterLink {
     try {
       return await cmd.command(['EVALSHA', sha, keys.length, ...keys, ...args]);
     } catch (err) {
-      if (!(err instanceof RespError) || !err.message.startsWith('NOSCRIPT')) throw err;
+      if (!String((err as Error)?.message).startsWith('NOSCRIPT')) throw err;
       return cmd.command(['EVAL', source, keys.length, ...keys, ...args]);
     }
   }
@@ -232,7 +260,7 @@ class RedisLink implements AdapterLink {
     await this.subscribeTopic(sub, topic);
   }
 
-  private subscribeTopic(sub: RespClient, topic: string): Promise<unknown> {
+  private subscribeTopic(sub: RedisConnection, topic: string): Promise<unknown> {
     return Promise.all([sub.subscribe(`${this.o.prefix}c:${topic}`), sub.subscribe(`${this.o.prefix}p:${topic}`)]);
   }
 
@@ -300,7 +328,7 @@ class RedisLink implements AdapterLink {
   }
 
   /** Records a member owned by this node and announces it if it is new. */
-  private async store(cmd: RespClient, topic: string, sessionId: string, info: unknown): Promise<void> {
+  private async store(cmd: RedisConnection, topic: string, sessionId: string, info: unknown): Promise<void> {
     const added = await cmd.command(['HSET', `${this.o.prefix}p:{${topic}}`, sessionId, asBuffer(encodeMsgpack([info ?? null, this.nodeId]))]);
     if (added === 1) await this.announce(cmd, topic, true, sessionId, info);
   }
@@ -315,20 +343,21 @@ class RedisLink implements AdapterLink {
     if (removed === 1) await this.announce(cmd, topic, false, sessionId, info);
   }
 
-  private announce(cmd: RespClient, topic: string, joined: boolean, sessionId: string, info: unknown): Promise<RespValue> {
+  private announce(cmd: RedisConnection, topic: string, joined: boolean, sessionId: string, info: unknown): Promise<RespValue> {
     return cmd.command(['PUBLISH', `${this.o.prefix}p:${topic}`, asBuffer(encodeMsgpack([joined, sessionId, info ?? null]))]);
   }
 
   async presence(topic: string): Promise<Member[]> {
     const { cmd } = await this.ready;
-    const flat = ((await cmd.command(['HGETALL', `${this.o.prefix}p:{${topic}}`])) ?? []) as Buffer[];
+    const flat = flatHash(await cmd.command(['HGETALL', `${this.o.prefix}p:{${topic}}`]));
     const entries: Array<{ sessionId: string; info: unknown; node: string }> = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const [info, node] = decodeMsgpack(flat[i + 1]!) as [unknown, string];
       entries.push({ sessionId: flat[i]!.toString(), info, node });
     }
     const nodes = [...new Set(entries.map((e) => e.node))];
-    const alive = nodes.length === 0 ? [] : ((await cmd.command(['MGET', ...nodes.map((n) => this.nodeKey(n))])) as Array<Buffer | null>);
+    // One GET per node, not MGET: on Redis Cluster the node keys live in different slots.
+    const alive = await Promise.all(nodes.map((n) => cmd.command(['GET', this.nodeKey(n)])));
     const dead = new Set(nodes.filter((_, i) => alive[i] === null));
     const members: Member[] = [];
     for (const e of entries) {
@@ -388,6 +417,14 @@ class RedisLink implements AdapterLink {
       // Not ours (another application on the same prefix?): ignore it rather than crash the node.
     }
   }
+}
+
+/** HGETALL's reply as a flat [field, value, ...] list (ioredis turns it into an object). */
+function flatHash(reply: unknown): Buffer[] {
+  if (reply === null || reply === undefined) return [];
+  if (Array.isArray(reply)) return reply as Buffer[];
+  if (reply instanceof Map) return [...reply].flat().map((v) => (Buffer.isBuffer(v) ? v : Buffer.from(String(v))));
+  return Object.entries(reply as Record<string, Buffer>).flatMap(([k, v]) => [Buffer.from(k), v]);
 }
 
 /** Fills key, except and data from a stored tail. */

@@ -14,6 +14,7 @@ import { TopicQueues } from './topic-queues.js';
 import { SubscriptionFlow } from './subscription-flow.js';
 import { CodecFrames, TopicFanout } from './topic-fanout.js';
 import { RealtimeError } from '../wire/realtime-error.js';
+import { meteredLink } from '../adapters/metered-link.js';
 import { RealtimeCounters, type RealtimeServerStats } from './realtime-stats.js';
 import { checkName, checkTopic, drainReason, ErrorCode, isIdempotencyKey, Msg, RealtimeClose } from '../wire/wire-protocol.js';
 
@@ -81,17 +82,26 @@ export class RealtimeServer<U = unknown> implements SessionHost {
     };
     if (wsOptions.tls === undefined) delete wsOptions.tls;
     this.websocket = new WebSocketServer<Session<U>>(wsOptions);
-    this.link = this.adapter.attach({
+    const link = this.adapter.attach({
       deliver: (p) => this.fanout.deliver(p),
       deliverPresence: (topic, joined, member) => this.fanout.deliverPresence(topic, joined, member),
       deliverToSession: (id, event, data) => this.sessions.get(id)?.emit(event, data),
       deliverToAll: (event, data, except) => this.deliverToAll(event, data, except),
     });
+    this.link = meteredLink(link, this.counters.adapter);
     this.flow = new SubscriptionFlow(this);
     if (options.port !== undefined) {
       this.listening = this.listen(options.port, options.host);
       this.listening.catch(() => {});
     }
+  }
+
+  /**
+   * Whether a load balancer should send new connections here: not draining or closed, and
+   * the adapter reaches its broker (what /readyz answers).
+   */
+  get ready(): boolean {
+    return !this.draining && this.link.connected !== false;
   }
 
   get requestTimeout(): number {
@@ -186,6 +196,7 @@ export class RealtimeServer<U = unknown> implements SessionHost {
       recovered: c.recovered,
       unrecoverable: c.unrecoverable,
       rateLimited: c.rateLimited,
+      adapter: { requests: c.adapter.requests, errors: c.adapter.errors, seconds: c.adapter.seconds, connected: this.link.connected !== false },
       websocket: this.websocket.stats(),
     };
   }

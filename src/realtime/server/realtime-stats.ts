@@ -1,4 +1,5 @@
 import type { WebSocketServerStats } from '../../server/index.js';
+import { AdapterCounters } from '../adapters/metered-link.js';
 
 /**
  * What a RealtimeServer (one node) has seen and holds, from stats(). Counters only grow;
@@ -30,6 +31,17 @@ export interface RealtimeServerStats {
   unrecoverable: number;
   /** Counter: incoming messages refused over the session's rate limit. */
   rateLimited: number;
+  /** This node's calls to its adapter (broker round trips for Redis and NATS). */
+  adapter: {
+    /** Counter: calls made (publish, history, listen, presence, direct messages...). */
+    requests: number;
+    /** Counter: calls that failed. */
+    errors: number;
+    /** Counter: seconds spent waiting for the adapter's answers, summed over calls. */
+    seconds: number;
+    /** Gauge: whether the adapter reaches its broker now (always true for the memory adapter). */
+    connected: boolean;
+  };
   websocket: WebSocketServerStats;
 }
 
@@ -43,4 +55,5 @@ export class RealtimeCounters {
   recovered = 0;
   unrecoverable = 0;
   rateLimited = 0;
+  readonly adapter = new AdapterCounters();
 }

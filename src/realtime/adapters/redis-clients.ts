@@ -1,0 +1,185 @@
+/**
+ * The Redis adapter speaks to Redis through one small interface, RedisConnection: the
+ * built-in RESP client implements it, and so do the wrappers here around an application's
+ * own ioredis or node-redis (`redis`) client, so that AUTH, TLS, Sentinel and Cluster come
+ * from the library the application already configures. Neither library is imported: the
+ * wrappers use the instance they are given.
+ */
+import type { RespValue } from './resp-client.js';
+
+export interface RedisConnection {
+  command(args: Array<string | Buffer | number>): Promise<RespValue>;
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  onMessage: ((channel: string, payload: Buffer) => void) | null;
+  /** Called when the connection is lost (the adapter then reconnects and catches up). */
+  onClose: ((err?: Error) => void) | null;
+  readonly closed: boolean;
+  close(): Promise<void>;
+}
+
+type Listener = (...args: any[]) => void;
+interface Emitter {
+  on(event: string, listener: Listener): unknown;
+  removeListener(event: string, listener: Listener): unknown;
+}
+
+/** What the adapter uses of an ioredis Redis or Cluster instance. */
+export interface IoRedisLike extends Emitter {
+  callBuffer(command: string, ...args: Array<string | Buffer>): Promise<unknown>;
+  duplicate(): IoRedisLike;
+  subscribe(...channels: string[]): Promise<unknown>;
+  unsubscribe(...channels: string[]): Promise<unknown>;
+  disconnect(): void;
+  status: string;
+}
+
+/** What the adapter uses of a node-redis (`redis` package) client. */
+export interface NodeRedisLike extends Emitter {
+  sendCommand(args: Array<string | Buffer>): Promise<unknown>;
+  duplicate(): NodeRedisLike;
+  connect(): Promise<unknown>;
+  withTypeMapping(mapping: Record<number, unknown>): NodeRedisLike;
+  subscribe(channel: string, listener: (message: Buffer, channel: Buffer) => void, bufferMode: true): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  destroy?(): void;
+  disconnect?(): Promise<unknown>;
+  isReady: boolean;
+}
+
+export type RedisClientKind = 'ioredis' | 'node-redis';
+
+/** Which library a client given as the `client` option comes from, or null. */
+export function redisClientKind(client: unknown): RedisClientKind | null {
+  const c = client as Record<string, unknown> | null;
+  if (typeof c !== 'object' || c === null || typeof c.duplicate !== 'function') return null;
+  if (typeof c.callBuffer === 'function') return 'ioredis';
+  if (typeof c.sendCommand === 'function' && typeof c.withTypeMapping === 'function') return 'node-redis';
+  return null;
+}
+
+const args = (a: Array<string | Buffer | number>): Array<string | Buffer> => a.map((x) => (typeof x === 'number' ? String(x) : x));
+
+/** An ioredis instance (the application's, for commands; a duplicate the adapter owns, for pub/sub). */
+class IoRedisConnection implements RedisConnection {
+  onMessage: ((channel: string, payload: Buffer) => void) | null = null;
+  onClose: ((err?: Error) => void) | null = null;
+  private isClosed = false;
+  private readonly listeners: Array<[string, Listener]> = [];
+
+  constructor(private readonly c: IoRedisLike, private readonly owned: boolean) {
+    this.listen('close', () => this.lost());
+    this.listen('end', () => this.lost());
+    if (owned) {
+      this.listen('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage?.(channel.toString(), message));
+      this.listen('error', () => {}); // reported through 'close'; an unhandled 'error' would crash the process
+    }
+  }
+
+  private listen(event: string, listener: Listener): void {
+    this.c.on(event, listener);
+    this.listeners.push([event, listener]);
+  }
+
+  private lost(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.onClose?.(new Error('redis connection lost'));
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  command(a: Array<string | Buffer | number>): Promise<RespValue> {
+    const [name, ...rest] = args(a);
+    return this.c.callBuffer(String(name), ...rest) as Promise<RespValue>;
+  }
+
+  subscribe(channel: string): Promise<unknown> {
+    return this.c.subscribe(channel);
+  }
+
+  unsubscribe(channel: string): Promise<unknown> {
+    return this.c.unsubscribe(channel);
+  }
+
+  async close(): Promise<void> {
+    this.isClosed = true;
+    for (const [event, listener] of this.listeners.splice(0)) this.c.removeListener(event, listener);
+    // The application's client stays open: only the duplicate the adapter made is closed.
+    if (this.owned) this.c.disconnect();
+  }
+}
+
+/** A node-redis client (the application's, for commands, with Buffers for replies; a connected duplicate for pub/sub). */
+class NodeRedisConnection implements RedisConnection {
+  onMessage: ((channel: string, payload: Buffer) => void) | null = null;
+  onClose: ((err?: Error) => void) | null = null;
+  private isClosed = false;
+  private readonly buffers: NodeRedisLike;
+  private readonly listeners: Array<[string, Listener]> = [];
+
+  constructor(private readonly c: NodeRedisLike, private readonly owned: boolean) {
+    // 36 '$' blob strings and 43 '+' simple strings as Buffers: payloads are binary.
+    this.buffers = c.withTypeMapping({ 36: Buffer, 43: Buffer });
+    this.listen('reconnecting', () => this.lost());
+    this.listen('end', () => this.lost());
+    if (owned) this.listen('error', () => {});
+  }
+
+  private listen(event: string, listener: Listener): void {
+    this.c.on(event, listener);
+    this.listeners.push([event, listener]);
+  }
+
+  private lost(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.onClose?.(new Error('redis connection lost'));
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  command(a: Array<string | Buffer | number>): Promise<RespValue> {
+    return this.buffers.sendCommand(args(a)) as Promise<RespValue>;
+  }
+
+  subscribe(channel: string): Promise<unknown> {
+    return this.c.subscribe(channel, (message, ch) => this.onMessage?.(ch.toString(), message), true);
+  }
+
+  unsubscribe(channel: string): Promise<unknown> {
+    return this.c.unsubscribe(channel);
+  }
+
+  async close(): Promise<void> {
+    this.isClosed = true;
+    for (const [event, listener] of this.listeners.splice(0)) this.c.removeListener(event, listener);
+    if (this.owned) {
+      if (typeof this.c.destroy === 'function') this.c.destroy();
+      else await this.c.disconnect?.().catch(() => {});
+    }
+  }
+}
+
+/** Command and subscriber connections over an application's client. */
+export async function openClientConnections(client: unknown, kind: RedisClientKind): Promise<{ cmd: RedisConnection; sub: RedisConnection }> {
+  if (kind === 'ioredis') {
+    const app = client as IoRedisLike;
+    const sub = app.duplicate();
+    return { cmd: new IoRedisConnection(app, false), sub: new IoRedisConnection(sub, true) };
+  }
+  const app = client as NodeRedisLike;
+  const sub = app.duplicate();
+  const wrapped = new NodeRedisConnection(sub, true);
+  try {
+    await sub.connect();
+  } catch (err) {
+    await wrapped.close();
+    throw err;
+  }
+  return { cmd: new NodeRedisConnection(app, false), sub: wrapped };
+}
