@@ -321,3 +321,12 @@ if (!only && !onlyPeers && reps === 3 && !baseline) {
 } else {
   console.log(JSON.stringify(results.map((r) => ({ id: r.id, rows: r.rows })), null, 1));
 }
+
+// Scale-out (bench/scale.mjs: fan-out through 1-3 nodes on Redis and NATS): after the
+// scenarios above, in the same run; a full run appends its table to docs/benchmarks.md.
+if (!only && !onlyPeers && !baseline) {
+  const scale = spawnSync(node, [`${root}bench/scale.mjs`, ...(quick ? ['--subs', '500', '--msgs', '50'] : [])], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (scale.status !== 0) throw new Error('bench/scale.mjs failed');
+  process.stdout.write(scale.stdout);
+  if (reps === 3) writeFileSync(`${root}docs/benchmarks.md`, `${readFileSync(`${root}docs/benchmarks.md`, 'utf8').trimEnd()}\n\n## Scale-out\n${scale.stdout}`);
+}

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { ConnectionOptions, JetStreamClient, KV, NatsConnection, PubAck, Subscription } from 'nats';
 import type { Adapter, AdapterLink, AdapterNode, HistoryResult, Member, PublishOptions, PublishResult, TopicPolicy } from './adapter.js';
 import { decodeMsgpack, encodeMsgpack } from '../wire/msgpack.js';
-import { NatsStreams, token, withTail } from './nats-streams.js';
+import { epochOf, NatsStreams, token, withTail } from './nats-streams.js';
 import { TopicOrder } from './topic-order.js';
 
 export interface NatsAdapterOptions {
@@ -156,6 +156,9 @@ class NatsLink implements AdapterLink {
     ]);
     // The subscriptions are in place on the server once a round trip has gone through.
     await r.nc.flush();
+    // Then where the stream stands: publications after it are delivered in order from there.
+    const info = await r.streams.info(r.streams.streamName(topic)).catch(() => undefined);
+    this.order.base(topic, info === undefined ? null : info === null ? { epoch: undefined, offset: 0 } : { epoch: epochOf(info), offset: info.state.last_seq });
   }
 
   async unlisten(topic: string): Promise<void> {

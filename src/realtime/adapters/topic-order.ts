@@ -12,6 +12,10 @@ interface TopicState {
   policy: TopicPolicy | undefined;
   timer: ReturnType<typeof setTimeout> | null;
   filling: boolean;
+  /** Until base(): publications wait, the position they follow is not known yet. */
+  basing: boolean;
+  /** Whether base() gave the position (else the first publication seen gives it). */
+  based: boolean;
 }
 
 /**
@@ -32,7 +36,28 @@ export class TopicOrder {
   ) {}
 
   listen(topic: string): void {
-    if (!this.topics.has(topic)) this.topics.set(topic, { epoch: undefined, offset: 0, pending: new Map(), policy: undefined, timer: null, filling: false });
+    if (!this.topics.has(topic)) this.topics.set(topic, { epoch: undefined, offset: 0, pending: new Map(), policy: undefined, timer: null, filling: false, basing: true, based: false });
+  }
+
+  /**
+   * Where the topic stood when this node started listening: its stream's epoch and last
+   * offset (epoch undefined and offset 0: no stream yet, so it starts at 1), or null when
+   * that could not be read (then the first publication seen gives the position). What came
+   * meanwhile and is not after that position is dropped: history, read after listening,
+   * covers it.
+   */
+  base(topic: string, position: { epoch: string | undefined; offset: number } | null): void {
+    const t = this.topics.get(topic);
+    if (t === undefined || !t.basing) return;
+    t.basing = false;
+    const waiting = [...t.pending.values()].sort((a, b) => a.offset - b.offset);
+    t.pending.clear();
+    if (position !== null) {
+      t.based = true;
+      t.epoch = position.epoch;
+      t.offset = position.offset;
+    }
+    for (const p of waiting) this.receive(p);
   }
 
   unlisten(topic: string): void {
@@ -50,8 +75,15 @@ export class TopicOrder {
   receive(p: Publication): void {
     const t = this.topics.get(p.topic);
     if (t === undefined) return;
+    if (t.basing) {
+      t.pending.set(p.offset, p);
+      return;
+    }
     if (t.epoch !== p.epoch) {
-      if (t.epoch === undefined) {
+      if (t.epoch === undefined && t.based) {
+        // No stream when this node started listening: it starts at 1.
+        t.offset = 0;
+      } else if (t.epoch === undefined) {
         // The first publication this node sees of the topic: where it stands.
         t.offset = p.offset - 1;
       } else {
