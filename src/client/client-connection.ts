@@ -150,6 +150,8 @@ export class ClientConnection extends ProtocolConnection {
 
   private useTransport(socket: Duplex): void {
     this.socket = socket;
+    // A hold taken while the HTTP/2 stream was opening applies from the start.
+    if (this.readHolds > 0) socket.pause();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.abort(err));
     socket.on('close', () => this.onSocketClose());
@@ -232,15 +234,17 @@ export class ClientConnection extends ProtocolConnection {
     this.terminated = true;
     if (this.readyState !== ReadyState.CLOSED) this.readyState = ReadyState.CLOSING;
     this.clearTimer();
-    this.socket.destroy();
+    // Still opening an HTTP/2 stream: nothing to drop yet.
+    if (this.socket === null) process.nextTick(() => this.onSocketClose());
+    else this.socket.destroy();
   }
 
   /** Stops (+1) or lets (-1) the socket read from the network; it reads while nothing holds it. */
   holdReading(delta: 1 | -1): void {
     const before = this.readHolds;
     this.readHolds = Math.max(0, before + delta);
-    if (before === 0 && this.readHolds > 0) this.socket.pause();
-    else if (before > 0 && this.readHolds === 0 && !this.socket.destroyed) this.socket.resume();
+    if (before === 0 && this.readHolds > 0) this.socket?.pause();
+    else if (before > 0 && this.readHolds === 0 && this.socket !== null && !this.socket.destroyed) this.socket.resume();
   }
 
   /** Closes or aborts, as WebSocket.close() does. */

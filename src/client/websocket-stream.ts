@@ -144,6 +144,9 @@ export class WebSocketStream implements ClientConnectionOwner {
     this.resolveOpened({ readable, writable, protocol, extensions });
   }
 
+  /** @internal Pongs are not part of the WebSocketStream API. */
+  pongReceived(): void {}
+
   /** @internal */
   messageReceived(data: string | Buffer, isBinary: boolean): void {
     const c = this.readableController;
