@@ -1,6 +1,6 @@
 import { ReadableStream, WritableStream, type ReadableStreamDefaultController, type WritableStreamDefaultController } from 'node:stream/web';
 import { CloseCode, toBytes } from '../protocol/index.js';
-import { ClientConnection, type ClientConnectionOwner } from './client-connection.js';
+import { ClientConnection } from './client-connection.js';
 import { resolveClientOptions, type ClientOptions } from './options.js';
 import { parseUrl, subprotocolList, withUrlCredentials } from './websocket.js';
 
@@ -46,7 +46,7 @@ const STREAM_OPTIONS = new Set(['protocols', 'signal', 'readableHighWaterMark'])
  * stream) takes more, and a reader that does not read makes the socket stop reading, so
  * that TCP or HTTP/2 flow control holds the server back.
  */
-export class WebSocketStream implements ClientConnectionOwner {
+export class WebSocketStream {
   readonly url: string;
   readonly opened: Promise<WebSocketOpenInfo>;
   readonly closed: Promise<WebSocketCloseInfo>;
@@ -117,7 +117,7 @@ export class WebSocketStream implements ClientConnectionOwner {
     else this.close();
   }
 
-  // ClientConnectionOwner
+  // What the ClientConnection calls (its ClientConnectionOwner contract, matched structurally)
 
   /** @internal */
   handshakeDone(protocol: string, extensions: string): void {

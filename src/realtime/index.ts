@@ -12,7 +12,7 @@ export type { RealtimeServerOptions, AuthResult, AuthContext, TopicOptions } fro
 export { MemoryAdapter } from './adapters/memory-adapter.js';
 export { RedisAdapter, type RedisAdapterOptions } from './adapters/redis-adapter.js';
 export { NatsAdapter, type NatsAdapterOptions } from './adapters/nats-adapter.js';
-export { ClusterAdapter, ClusterHub, type HubPeer } from './adapters/cluster-adapter.js';
+export { ClusterAdapter, ClusterHub, type HubPeer, type IpcProcess } from './adapters/cluster-adapter.js';
 export type { Adapter, AdapterLink, AdapterNode, Publication, HistoryResult, Member, TopicPolicy } from './adapters/adapter.js';
 export * from './client/index.js';
 export { Msg } from './wire/wire-protocol.js';

@@ -22,7 +22,7 @@ type ToWorker =
   | { t: typeof TAG; op: 'deliver'; link: number; kind: 'pub' | 'presence' | 'session' | 'all'; args: unknown[] }
   | { t: typeof TAG; op: 'snapshot'; id: number };
 
-interface IpcProcess {
+export interface IpcProcess {
   send?: (message: unknown) => boolean;
   on(event: 'message', listener: (message: unknown) => void): unknown;
   connected?: boolean;
