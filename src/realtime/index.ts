@@ -11,7 +11,7 @@ export { Metrics, renderPrometheus, PROMETHEUS_CONTENT_TYPE, type MetricsOptions
 export type { RealtimeServerOptions, AuthResult, AuthContext, TopicOptions } from './server/realtime-options.js';
 export { MemoryAdapter } from './adapters/memory-adapter.js';
 export { RedisAdapter, type RedisAdapterOptions } from './adapters/redis-adapter.js';
-export { NatsAdapter, type NatsAdapterOptions } from './adapters/nats-adapter.js';
+export { NatsAdapter, type NatsAdapterOptions, type NatsConnectionLike, type NatsConnectOptions } from './adapters/nats-adapter.js';
 export { ClusterAdapter, ClusterHub, type HubPeer, type IpcProcess } from './adapters/cluster-adapter.js';
 export type { Adapter, AdapterLink, AdapterNode, Publication, HistoryResult, Member, TopicPolicy } from './adapters/adapter.js';
 export * from './client/index.js';

@@ -6,11 +6,25 @@ import { decodeMsgpack, encodeMsgpack } from '../wire/msgpack.js';
 import { epochOf, NatsStreams, token, withTail } from './nats-streams.js';
 import { TopicOrder } from './topic-order.js';
 
+/**
+ * A `NatsConnection` from the `nats` package, described by the one method the declarations
+ * check, so that applications without the optional `nats` package still type-check.
+ */
+export interface NatsConnectionLike {
+  jetstream(...args: never[]): unknown;
+}
+
+/** nats' `ConnectionOptions` (servers, user/pass, token, tls...), passed to its connect() as given. */
+export interface NatsConnectOptions {
+  servers?: string | string[];
+  [option: string]: unknown;
+}
+
 export interface NatsAdapterOptions {
   /** The application's own connection (auth, TLS, cluster URLs come from it); it is not closed by the adapter. */
-  connection?: NatsConnection;
+  connection?: NatsConnectionLike;
   /** Without `connection`: the options of nats' connect() (servers, user/pass, token, tls...). Default servers 127.0.0.1:4222. */
-  connect?: ConnectionOptions;
+  connect?: NatsConnectOptions;
   /** First token of every subject, stream and bucket name, to share one NATS between applications. Default 'tether'. */
   prefix?: string;
   /** JetStream storage of topic streams: 'file' survives a server restart, 'memory' does not. Default 'file'. */
@@ -101,7 +115,7 @@ class NatsLink implements AdapterLink {
   }
 
   private async open(): Promise<Ready> {
-    const nc = this.o.connection ?? (await (await loadNats()).connect({ servers: '127.0.0.1:4222', maxReconnectAttempts: -1, reconnectTimeWait: 250, ...this.o.connect }));
+    const nc = (this.o.connection as NatsConnection | undefined) ?? (await (await loadNats()).connect({ servers: '127.0.0.1:4222', maxReconnectAttempts: -1, reconnectTimeWait: 250, ...(this.o.connect as ConnectionOptions | undefined) }));
     try {
       if (this.closed) throw new Error('nats adapter closed');
       const jsm = await nc.jetstreamManager();
