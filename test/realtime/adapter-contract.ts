@@ -16,7 +16,7 @@ export interface ContractBackend {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function eventually(check: () => boolean, what: string, ms = 5000): Promise<void> {
+async function eventually(check: () => boolean, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
@@ -187,6 +187,9 @@ export function adapterContract(name: string, setup: () => Promise<ContractBacke
 
     test('direct messages and broadcasts reach every node', async () => {
       const [a, b] = nodes(2);
+      // A node hears direct messages and broadcasts once its subscription is up; a message
+      // published before that is not for it (it holds no session yet), so wait for both.
+      await eventually(() => a!.link.connected !== false && b!.link.connected !== false, 'both nodes connected');
       await a!.link.sendToSession('s-9', 'hello', { n: 1 });
       await b!.link.broadcast('news', [1, 2], 's-3');
       for (const n of [a!, b!]) {
