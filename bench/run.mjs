@@ -22,8 +22,8 @@ const reps = argv.includes('--reps') ? Number(argv[argv.indexOf('--reps') + 1]) 
 // --peers a,b: only these peers (a development run; the report is written only by a full run).
 const onlyPeers = argv.includes('--peers') ? argv[argv.indexOf('--peers') + 1].split(',') : null;
 // --baseline DIR: also run Tether from another built checkout (DIR/dist, DIR/bench/servers) as
-// the peer 'tether baseline', in the echo (plain and compressed) and broadcast scenarios:
-// before/after in the same run.
+// the peer 'tether baseline' (and 'tether-realtime baseline'), in the echo (plain and
+// compressed), broadcast, handshake and idle-memory scenarios: before/after in the same run.
 const baseline = argv.includes('--baseline') ? argv[argv.indexOf('--baseline') + 1] : null;
 if (baseline && !existsSync(`${baseline}/dist/src/index.js`)) throw new Error(`--baseline ${baseline}: no dist/src/index.js there (build it first)`);
 const seconds = quick ? 1 : 2;
@@ -66,7 +66,10 @@ const PEERS = {
   // the subscribers on node B, so every delivery crosses Redis.
   'tether-realtime redis 2-node': { cmd: [node, 'bench/servers/tether-realtime.mjs'], realtime: 'json', nodes: 2, redis: true },
   'net floor': { cmd: [node, 'bench/servers/net.mjs'], raw: true },
-  ...(baseline ? { 'tether baseline': { cmd: [node, `${baseline}/bench/servers/tether.mjs`] } } : {}),
+  ...(baseline ? {
+    'tether baseline': { cmd: [node, `${baseline}/bench/servers/tether.mjs`] },
+    'tether-realtime baseline': { cmd: [node, `${baseline}/bench/servers/tether-realtime.mjs`], realtime: 'json' },
+  } : {}),
 };
 const REDIS_SERVER = '/usr/bin/redis-server';
 const available = (name) => (name === 'bun' ? existsSync(bun) : PEERS[name].redis ? existsSync(REDIS_SERVER) : true);
@@ -107,16 +110,16 @@ SCENARIOS.push({
   args: ['broadcast', '--subs', '10000', '--size', '64', '--window', '8'],
   note: 'tether-realtime redis 2-node: two server processes with `RedisAdapter` on one redis-server (started by the benchmark on a free port, `--save "" --appendonly no`); the publisher is connected to node A and the 10,000 subscribers to node B, so every delivery crosses Redis. Pinned: both nodes and redis-server on CPU 0 (sharing it), the load generator on CPU 1. tether-realtime: one node, MemoryAdapter. socket.io: one node with its default in-memory adapter — no broker in this run.',
 });
-SCENARIOS.push({ id: 'handshakes', kind: 'handshake', unit: 'handshakes/s', peers: ['tether', 'ws+addons', 'uws', 'bun'], args: ['handshake', '--conns', '50'] });
+SCENARIOS.push({ id: 'handshakes', kind: 'handshake', unit: 'handshakes/s', peers: ['tether', ...(baseline ? ['tether baseline'] : []), 'ws+addons', 'uws', 'bun'], args: ['handshake', '--conns', '50'] });
 // Realtime sessions at rest: Connect + Subscribe to one of 100 topics (socket.io: connect + join
 // one of 100 rooms), measured like the idle scenario (server RSS growth ÷ connections).
 const idleN = quick ? 2000 : 10000;
 SCENARIOS.push({
   id: `realtime idle memory (${idleN.toLocaleString('en-US')} sessions)`, kind: 'idle', unit: 'KiB/conn', lowerIsBetter: true, baseline: 'socket.io',
-  peers: ['tether-realtime', 'socket.io', 'tether'], args: ['idle', '--conns', String(idleN)],
+  peers: ['tether-realtime', ...(baseline ? ['tether-realtime baseline'] : []), 'socket.io', 'tether'], args: ['idle', '--conns', String(idleN)],
   note: 'tether-realtime: each connection sends Connect, then Subscribes to `room<i % 100>` (JSON codec). socket.io: engine.io + socket.io connect, then emits `join` for `room<i % 100>`. tether: bare WebSocket connections (no handshake after the upgrade), for reference. Server RSS growth ÷ connections, 1.5 s after all are set up; servers on CPU 0, load generator on CPU 1.',
 });
-SCENARIOS.push({ id: 'idle memory (10,000 connections)', kind: 'idle', unit: 'KiB/conn', lowerIsBetter: true, peers: ['tether', 'ws+addons', 'uws', 'bun'], args: ['idle', '--conns', quick ? '2000' : '10000'] });
+SCENARIOS.push({ id: 'idle memory (10,000 connections)', kind: 'idle', unit: 'KiB/conn', lowerIsBetter: true, peers: ['tether', ...(baseline ? ['tether baseline'] : []), 'ws+addons', 'uws', 'bun'], args: ['idle', '--conns', quick ? '2000' : '10000'] });
 SCENARIOS.push({ id: 'compressed echo 200 B depth 4', kind: 'echo', unit: 'msg/s', feature: 'deflate', peers: ['tether', ...(baseline ? ['tether baseline'] : []), 'ws+addons', 'uws', 'bun'], args: ['echo', '--conns', '100', '--depth', '4'], deflate: true });
 
 function freePort() {

@@ -1,11 +1,14 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { HANDSHAKE_GUID } from './constants.js';
 import { hasToken, isToken, splitList } from './http-head.js';
 
 /** Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §1.3). */
 export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + HANDSHAKE_GUID).digest('base64');
+  return oneShotHash !== undefined ? oneShotHash('sha1', key + HANDSHAKE_GUID, 'base64') : crypto.createHash('sha1').update(key + HANDSHAKE_GUID).digest('base64');
 }
+
+/** crypto.hash (Node 20.12+, 21.7+): one call, no Hash object per handshake. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
 
 /** A 16-byte value in base64 is 22 characters and "==". */
 const KEY_PATTERN = /^[A-Za-z0-9+/]{21}[AQgw]==$/;

@@ -452,6 +452,10 @@ function onSocketClose(this: TaggedDuplex): void {
 }
 
 function onSocketEnd(this: TaggedDuplex): void {
+  // Usually our side has ended already (we close first after the close handshake): a
+  // second end() would only build an ERR_STREAM_ALREADY_FINISHED error to throw away,
+  // a stack trace per connection.
+  if (this.writableEnded) return;
   const ws = this[kSocket]!;
   ws.uncork();
   this.end();

@@ -1,3 +1,6 @@
+import type { Duplex } from 'node:stream';
+import type { UpgradeRequestHead } from '../protocol/index.js';
+
 /**
  * The opening handshake request as the verify hook and the open handler see it. `U` is the
  * type of `data`, the server's connection data type (`WebSocketServer<U>`).
@@ -27,4 +30,44 @@ export interface UpgradeRequest<U = unknown> {
 export function targetPath(url: string): string {
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
+}
+
+/**
+ * The UpgradeRequest the server builds: a class, so that a handshake allocates one plain
+ * object of a stable shape (an object literal with getters is built on a slow path).
+ * The query, the remote address and the port are looked up only if asked (the socket
+ * keeps the address for its lifetime).
+ */
+export class IncomingUpgrade<U> implements UpgradeRequest<U> {
+  readonly method: string;
+  readonly url: string;
+  readonly path: string;
+  readonly headers: Record<string, string | string[] | undefined>;
+  data: U | undefined = undefined;
+  private parsedQuery: URLSearchParams | undefined = undefined;
+
+  constructor(
+    head: UpgradeRequestHead,
+    readonly protocols: string[],
+    readonly origin: string | undefined,
+    private readonly socket: Duplex,
+    readonly secure: boolean,
+  ) {
+    this.method = head.method;
+    this.url = head.target;
+    this.path = targetPath(head.target);
+    this.headers = head.headers;
+  }
+
+  get query(): URLSearchParams {
+    return (this.parsedQuery ??= new URLSearchParams(this.url.slice(this.path.length + 1)));
+  }
+
+  get remoteAddress(): string | undefined {
+    return (this.socket as Duplex & { remoteAddress?: string }).remoteAddress;
+  }
+
+  get remotePort(): number | undefined {
+    return (this.socket as Duplex & { remotePort?: number }).remotePort;
+  }
 }

@@ -23,7 +23,7 @@ import { resolveServerOptions, type ResolvedServerOptions, type ServerHandlers, 
 import { PreparedMessage } from './prepared-message.js';
 import { SendStatus, ServerSocket } from './server-socket.js';
 import { refusalReason, ServerCounters, type WebSocketServerStats } from './server-stats.js';
-import { targetPath, type UpgradeRequest } from './upgrade-request.js';
+import { IncomingUpgrade, targetPath, type UpgradeRequest } from './upgrade-request.js';
 import { routeUpgrades } from './upgrade-router.js';
 
 /**
@@ -38,8 +38,10 @@ export class WebSocketServer<U = unknown> {
   readonly handlers: ServerHandlers<U>;
   /** Open connections (those past the handshake and not yet closed). */
   readonly clients = new Set<ServerSocket<U>>();
-  /** Sockets still handshaking, with their handshake timers and close listeners. */
-  private readonly pending = new Map<Duplex, { timer: NodeJS.Timeout; onClose: () => void }>();
+  /** Sockets still handshaking, with their handshake timers. */
+  private readonly pending = new Map<Duplex, NodeJS.Timeout>();
+  /** The close listener of every handshaking socket (one function per server, not per socket). */
+  private readonly pendingClosed: (this: Duplex) => void;
   private readonly liveness: Liveness;
   private readonly config: ServerOptions<U>;
   private listener: NetServer | null = null;
@@ -57,6 +59,10 @@ export class WebSocketServer<U = unknown> {
     this.config = options;
     this.handlers = options;
     this.liveness = new Liveness(this.clients, this.options.heartbeatInterval, this.options.idleTimeout);
+    const server = this;
+    this.pendingClosed = function (this: Duplex) {
+      server.settle(this);
+    };
     if (options.port !== undefined) {
       this.listening = this.listen(options.port, options.host);
       this.listening.catch(() => {});
@@ -154,22 +160,19 @@ export class WebSocketServer<U = unknown> {
 
   /** Counts a socket that is handshaking and arms its handshake timeout. */
   private track(socket: Duplex): void {
-    const timer = setTimeout(() => {
-      this.counters.handshakeFailed('timeout');
-      socket.destroy();
-    }, this.options.handshakeTimeout);
+    // No closure per socket: the timer gets its arguments, the close listener is shared.
+    const timer = setTimeout(handshakeTimedOut, this.options.handshakeTimeout, this.counters, socket);
     timer.unref();
-    const onClose = (): void => this.settle(socket);
-    this.pending.set(socket, { timer, onClose });
-    socket.once('close', onClose);
+    this.pending.set(socket, timer);
+    socket.on('close', this.pendingClosed);
   }
 
   /** The socket left the handshake phase (accepted or gone). */
   private settle(socket: Duplex): void {
-    const entry = this.pending.get(socket);
-    if (entry === undefined) return;
-    clearTimeout(entry.timer);
-    socket.removeListener('close', entry.onClose);
+    const timer = this.pending.get(socket);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    socket.removeListener('close', this.pendingClosed);
     this.pending.delete(socket);
   }
 
@@ -197,18 +200,7 @@ export class WebSocketServer<U = unknown> {
     if (!this.matches(head.target)) return this.refuse(socket, 404, 'no WebSocket endpoint at this path');
     const h = head.headers;
     const origin = typeof h['origin'] === 'string' ? h['origin'] : undefined;
-    const path = targetPath(head.target);
-    let query: URLSearchParams | undefined;
-    const s = socket as Duplex & { remoteAddress?: string; remotePort?: number };
-    const request: UpgradeRequest<U> = {
-      method: head.method, url: head.target, path, headers: h, protocols, origin,
-      // Parsed only if asked.
-      get query() { return (query ??= new URLSearchParams(head.target.slice(path.length + 1))); },
-      // Looked up only if asked: the socket keeps the answer for its lifetime.
-      get remoteAddress() { return s.remoteAddress; },
-      get remotePort() { return s.remotePort; },
-      secure, data: undefined,
-    };
+    const request: UpgradeRequest<U> = new IncomingUpgrade<U>(head, protocols, origin, socket, secure);
     if (origin !== undefined) {
       let allowed: boolean;
       try {
@@ -439,5 +431,10 @@ export class WebSocketServer<U = unknown> {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function handshakeTimedOut(counters: ServerCounters, socket: Duplex): void {
+  counters.handshakeFailed('timeout');
+  socket.destroy();
+}
 
 function noop(): void {}
