@@ -22,7 +22,7 @@ export const SERVE_FLAGS: FlagTable = {
   workers: {
     type: 'string',
     value: 'N',
-    help: 'with --realtime: N worker processes on the same port (node:cluster),\nsharing topics, history and presence through the primary; a worker\nthat dies is started again (default 1: no workers; 0: one per core)',
+    help: 'with --realtime: N worker processes on the same port (node:cluster),\nsharing topics, history and presence through the primary; a worker\nthat dies is started again (default: one per core, 1 with --conformance;\n1: one process, no workers; 0: one per core)',
   },
   deflate: { type: 'boolean', help: 'accept permessage-deflate (RFC 7692) compression' },
   'max-payload': { type: 'string', value: 'N', help: 'largest message accepted, in bytes (default 64 MiB, 16 MiB on compressed\nconnections; 1 MiB with --realtime)' },
@@ -52,7 +52,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   const maxPayload = maxPayloadFlag === undefined ? DEFAULT_MAX_PAYLOAD : integerFlag('--max-payload', maxPayloadFlag, 1);
   const workersFlag = values.workers as string | undefined;
   if (workersFlag !== undefined && !values.realtime) throw new UsageError('--workers goes with --realtime');
-  const workersCount = workersFlag === undefined ? 1 : integerFlag('--workers', workersFlag, 0);
+  // One per core by default; the conformance hub stays one process (a fixed reference for client authors).
+  const workersCount = workersFlag === undefined ? (values.conformance ? 1 : 0) : integerFlag('--workers', workersFlag, 0);
   const workers = workersCount === 0 ? availableParallelism() : workersCount;
   if (values.realtime && cluster.isWorker && process.env.TETHER_WORKER_SLOT !== undefined) {
     const hub = await runWorker(port, host, maxPayloadFlag === undefined ? undefined : maxPayload, values.deflate === true, values.conformance === true);

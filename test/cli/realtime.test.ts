@@ -21,8 +21,8 @@ function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpMatchA
   });
 }
 
-test('tether serve --realtime: serves the browser client, relays publications and presence, answers echo, drains with 1012', async () => {
-  const child = spawn(process.execPath, [CLI, 'serve', '--realtime', '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+test('tether serve --realtime --workers 1: one process; serves the browser client, relays publications and presence, answers echo, drains with 1012', async () => {
+  const child = spawn(process.execPath, [CLI, 'serve', '--realtime', '--workers', '1', '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const clients: RealtimeClient[] = [];
   try {
     const [, url] = await within(waitForLine(child, /listening on (ws:\/\/127\.0\.0\.1:\d+\/)/), 10_000, 'hub start');

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CONNECT_FLAGS } from '../../src/cli/connect.js';
 import { DEMO_FLAGS } from '../../src/cli/demo.js';
@@ -104,22 +105,24 @@ test('tether connect escapes control characters the server sends (messages, clos
   }
 });
 
-test('the realtime hub answers HEAD, serves the source map and a page at / that says what it is', async () => {
+test('the realtime hub (one worker per core by default) answers HEAD, serves the source map and a page at / that says what it is', { timeout: 60_000 }, async () => {
   const child = spawn(process.execPath, [CLI, 'serve', '--realtime', '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    const url = await within(
-      new Promise<string>((resolve, reject) => {
+    const [url, workers] = await within(
+      new Promise<[string, string | undefined]>((resolve, reject) => {
         let out = '';
         child.stdout.on('data', (d: Buffer) => {
           out += d.toString();
-          const m = /listening on ws:\/\/(127\.0\.0\.1:\d+)\//.exec(out);
-          if (m) resolve(`http://${m[1]}`);
+          const m = /listening on ws:\/\/(127\.0\.0\.1:\d+)\/( with (\d+) workers)?/.exec(out);
+          if (m) resolve([`http://${m[1]}`, m[3]]);
         });
         child.once('exit', (c) => reject(new Error(`exited with ${c}: ${out}`)));
       }),
-      15_000,
+      30_000,
       'hub start',
     );
+    // --workers defaults to one per core (one process on a single core).
+    assert.equal(workers, availableParallelism() > 1 ? String(availableParallelism()) : undefined);
     const page = await fetch(`${url}/`);
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-type') ?? '', /^text\/html/);

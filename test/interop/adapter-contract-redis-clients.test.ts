@@ -1,10 +1,10 @@
 /**
  * The adapter contract through the applications' own Redis clients: ioredis and node-redis
- * against a redis-server with requirepass, and ioredis against a Redis Cluster of three
- * masters started here.
+ * against a redis-server with requirepass, and ioredis and node-redis (createCluster) against
+ * a Redis Cluster of three masters started here.
  */
 import { Cluster, Redis } from 'ioredis';
-import { createClient } from 'redis';
+import { createClient, createCluster } from 'redis';
 import { RedisAdapter } from '../../src/realtime/index.js';
 import { adapterContract } from '../realtime/adapter-contract.js';
 import { startRedisCluster, startRedisWithPassword } from './redis-servers.js';
@@ -44,6 +44,20 @@ adapterContract('redis cluster of 3 masters through ioredis', async () => {
     adapter: (scope) => new RedisAdapter({ client, prefix: `${scope}:` }),
     close: async () => {
       client.disconnect();
+      await cluster.stop();
+    },
+  };
+});
+
+adapterContract('redis cluster of 3 masters through node-redis createCluster', async () => {
+  const cluster = await startRedisCluster();
+  const client = createCluster({ rootNodes: cluster.ports.map((port) => ({ socket: { host: '127.0.0.1', port } })) });
+  client.on('error', () => {});
+  await client.connect();
+  return {
+    adapter: (scope) => new RedisAdapter({ client, prefix: `${scope}:` }),
+    close: async () => {
+      client.destroy();
       await cluster.stop();
     },
   };

@@ -5,7 +5,10 @@
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'nats';
 import { NatsAdapter, RealtimeClient, RealtimeServer, type RealtimeClientOptions, type RealtimeServerOptions } from '../../src/realtime/index.js';
+import type { AdapterNode, TopicPolicy } from '../../src/realtime/adapters/adapter.js';
+import { fromToken } from '../../src/realtime/adapters/nats-streams.js';
 import { within } from '../helpers.js';
 import { startNats, type NatsInstance } from './nats-fixture.js';
 import { balancer } from './tcp-balancer.js';
@@ -141,11 +144,55 @@ describe('NATS adapter', () => {
     });
   }
 
+  test('streams of topics that are gone (empty for their max age, no live node listening) are deleted; a listened one is kept until its last listener leaves', T, async () => {
+    const policy: TopicPolicy = { mode: 'reliable', historySize: 10, historyTtl: 1000, presence: false, idempotencyWindow: 1000 };
+    const quiet: AdapterNode = { deliver() {}, deliverPresence() {}, deliverToSession() {}, deliverToAll() {} };
+    const a = new NatsAdapter({ connect: { servers: nats.url }, prefix, storage: 'memory', sweepInterval: 200 }).attach(quiet);
+    const b = new NatsAdapter({ connect: { servers: nats.url }, prefix, storage: 'memory', sweepInterval: 200 }).attach(quiet);
+    const nc = await connect({ servers: nats.url });
+    closers.push(async () => {
+      await Promise.all([a.close(), b.close()]);
+      await nc.close();
+    });
+    const jsm = await nc.jetstreamManager();
+    const streams = async (): Promise<Map<string, number>> => {
+      const out = new Map<string, number>();
+      for await (const info of jsm.streams.list()) if (info.config.name.startsWith(`${prefix}_`)) out.set(fromToken(info.config.description!), info.state.messages);
+      return out;
+    };
+    await b.listen('kept');
+    await a.publish('gone', 1, policy);
+    await a.publish('kept', 1, policy);
+    assert.deepEqual(await streams(), new Map([['gone', 1], ['kept', 1]]), 'a stream with a message is never swept');
+    const waitFor = async (check: (s: Map<string, number>) => boolean, what: string): Promise<Map<string, number>> => {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const s = await streams();
+        if (check(s)) return s;
+        if (Date.now() > deadline) throw new Error(`timed out: ${what} (${JSON.stringify([...s])})`);
+        await sleep(100);
+      }
+    };
+    await waitFor((s) => !s.has('gone'), 'the unlistened topic swept');
+    // 'kept' is as old and as empty as 'gone' once its message expires: a topic emptied later
+    // and swept proves that a sweep saw 'kept' eligible too, and kept it for its listener.
+    await waitFor((s) => s.get('kept') === 0, "kept's message expired");
+    await a.publish('later', 1, policy);
+    await waitFor((s) => !s.has('later'), 'a topic emptied after kept swept');
+    assert.equal((await streams()).get('kept'), 0, 'the listened topic is kept');
+    await b.unlisten('kept');
+    await waitFor((s) => !s.has('kept'), 'swept once its last listener left');
+    // Published again: a new stream, from offset 1 under a new epoch.
+    const first = await a.publish('gone', 2, policy);
+    assert.equal(first.offset, 1);
+  });
+
   test('bad options throw a TypeError naming them', () => {
     assert.throws(() => new NatsAdapter({ colour: 1 } as never), /unknown option colour/);
     assert.throws(() => new NatsAdapter({ prefix: 'a.b' }), /prefix/);
     assert.throws(() => new NatsAdapter({ storage: 'disk' as never }), /storage/);
     assert.throws(() => new NatsAdapter({ nodeTtl: 5 }), /nodeTtl/);
+    assert.throws(() => new NatsAdapter({ sweepInterval: 50 }), /sweepInterval must be an integer >= 100/);
     assert.throws(() => new NatsAdapter({ connection: {} as never }), /connection must be a NatsConnection/);
     assert.throws(() => new NatsAdapter({ connect: 'x' as never }), /connect must be an object/);
   });

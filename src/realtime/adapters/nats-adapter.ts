@@ -33,9 +33,14 @@ export interface NatsAdapterOptions {
   nodeTtl?: number;
   /** How long a JetStream publish waits for its acknowledgement, in ms. Default 5000. */
   publishTimeout?: number;
+  /**
+   * How often a node looks for topic streams that are gone (empty for their max age and
+   * listened to by no live node) and deletes them, in ms. Default 60 s.
+   */
+  sweepInterval?: number;
 }
 
-const OPTIONS = ['connection', 'connect', 'prefix', 'storage', 'nodeTtl', 'publishTimeout'];
+const OPTIONS = ['connection', 'connect', 'prefix', 'storage', 'nodeTtl', 'publishTimeout', 'sweepInterval'];
 
 /**
  * The adapter for NATS (the official `nats` client, an optional peer dependency). A topic's
@@ -57,7 +62,7 @@ export class NatsAdapter implements Adapter {
     if (options.connect !== undefined && (typeof options.connect !== 'object' || options.connect === null)) throw new TypeError('connect must be an object (nats ConnectionOptions)');
     if (options.prefix !== undefined && (typeof options.prefix !== 'string' || !/^[A-Za-z0-9_-]+$/.test(options.prefix))) throw new TypeError('prefix must be letters, digits, _ or -');
     if (options.storage !== undefined && options.storage !== 'file' && options.storage !== 'memory') throw new TypeError("storage must be 'file' or 'memory'");
-    for (const name of ['nodeTtl', 'publishTimeout'] as const) {
+    for (const name of ['nodeTtl', 'publishTimeout', 'sweepInterval'] as const) {
       const v = options[name];
       if (v !== undefined && (!Number.isInteger(v) || v < 100)) throw new TypeError(`${name} must be an integer >= 100 (ms)`);
     }
@@ -68,6 +73,7 @@ export class NatsAdapter implements Adapter {
       storage: options.storage ?? 'file',
       nodeTtl: options.nodeTtl ?? 15_000,
       publishTimeout: options.publishTimeout ?? 5000,
+      sweepInterval: options.sweepInterval ?? 60_000,
     };
   }
 
@@ -82,6 +88,8 @@ interface Ready {
   streams: NatsStreams;
   members: KV;
   nodes: KV;
+  /** Which node listens to which topic: `<topic token>.<node id>`, so that a stream still listened to is kept. */
+  listeners: KV;
 }
 
 class NatsLink implements AdapterLink {
@@ -94,6 +102,7 @@ class NatsLink implements AdapterLink {
   private sent = 0;
   private closed = false;
   private heartbeat: ReturnType<typeof setInterval> | null = null;
+  private sweeper: ReturnType<typeof setInterval> | null = null;
   private readonly subs = new Map<string, Subscription[]>();
   private readonly order: TopicOrder;
   /** Presence members this node added: topic → sessionId → info. */
@@ -120,17 +129,20 @@ class NatsLink implements AdapterLink {
       if (this.closed) throw new Error('nats adapter closed');
       const jsm = await nc.jetstreamManager();
       const js = nc.jetstream({ timeout: this.o.publishTimeout });
-      const [members, nodes] = await Promise.all([
+      const [members, nodes, listeners] = await Promise.all([
         js.views.kv(`${this.p}_presence`, { history: 1 }),
         js.views.kv(`${this.p}_nodes`, { history: 1, ttl: this.o.nodeTtl }),
+        js.views.kv(`${this.p}_listeners`, { history: 1 }),
       ]);
-      const ready: Ready = { nc, js, streams: new NatsStreams(this.p, this.o.storage, jsm, js), members, nodes };
+      const ready: Ready = { nc, js, streams: new NatsStreams(this.p, this.o.storage, jsm, js), members, nodes, listeners };
       nc.subscribe(`${this.p}.all`, { callback: (err, m) => err === null && this.onDirect(m.data) });
       // The subscription is in place on the server once a round trip has gone through.
       await nc.flush();
       await nodes.put(this.nodeId, '1');
       this.heartbeat = setInterval(() => void nodes.put(this.nodeId, '1').catch(() => {}), Math.max(50, Math.floor(this.o.nodeTtl / 3)));
       this.heartbeat.unref?.();
+      this.sweeper = setInterval(() => void this.sweep(ready).catch(() => {}), this.o.sweepInterval);
+      this.sweeper.unref?.();
       void this.watch(ready);
       if (this.closed) throw new Error('nats adapter closed');
       this.current = ready;
@@ -153,6 +165,7 @@ class NatsLink implements AdapterLink {
         // Streams and the presence bucket may be gone with the server's storage: put back this node's members.
         for (const [topic, local] of this.members) for (const [id, info] of local) void this.store(r, topic, id, info).catch(() => {});
         void r.nodes.put(this.nodeId, '1').catch(() => {});
+        for (const topic of this.subs.keys()) void r.listeners.put(this.listenerKey(topic), '1').catch(() => {});
         this.order.catchUpAll();
       }
     }
@@ -168,8 +181,9 @@ class NatsLink implements AdapterLink {
       r.nc.subscribe(`${this.p}.c.${t}`, { callback: (err, m) => err === null && this.onPublication(topic, m.data) }),
       r.nc.subscribe(`${this.p}.p.${t}`, { callback: (err, m) => err === null && this.onPresence(topic, m.data) }),
     ]);
-    // The subscriptions are in place on the server once a round trip has gone through.
-    await r.nc.flush();
+    // Recorded before the stream is read, so that a sweep does not delete it meanwhile; the
+    // subscriptions are in place on the server once a round trip has gone through.
+    await Promise.all([r.listeners.put(this.listenerKey(topic), '1'), r.nc.flush()]);
     // Then where the stream stands: publications after it are delivered in order from there.
     const info = await r.streams.info(r.streams.streamName(topic)).catch(() => undefined);
     this.order.base(topic, info === undefined ? null : info === null ? { epoch: undefined, offset: 0 } : { epoch: epochOf(info), offset: info.state.last_seq });
@@ -180,6 +194,27 @@ class NatsLink implements AdapterLink {
     this.subs.delete(topic);
     this.order.unlisten(topic);
     for (const s of subs ?? []) s.unsubscribe();
+    if (subs !== undefined && this.current !== null) await this.current.listeners.delete(this.listenerKey(topic)).catch(() => {});
+  }
+
+  private listenerKey(topic: string): string {
+    return `${token(topic)}.${this.nodeId}`;
+  }
+
+  /**
+   * Deletes the streams of topics that are gone (see NatsStreams.sweep): a topic is listened
+   * to while a live node has its entry in the listeners bucket; entries of dead nodes go.
+   */
+  async sweep(r: Ready): Promise<string[]> {
+    return r.streams.sweep(async (topicToken) => {
+      let listened = false;
+      for await (const key of await r.listeners.keys(`${topicToken}.*`)) {
+        const node = key.slice(topicToken.length + 1);
+        if (node === this.nodeId ? this.subs.size > 0 && [...this.subs.keys()].some((t) => token(t) === topicToken) : (await r.nodes.get(node))?.operation === 'PUT') listened = true;
+        else if (node !== this.nodeId) await r.listeners.delete(key).catch(() => {});
+      }
+      return listened;
+    });
   }
 
   async publish(topic: string, data: unknown, policy: TopicPolicy, options: PublishOptions = {}): Promise<PublishResult> {
@@ -305,11 +340,13 @@ class NatsLink implements AdapterLink {
     if (this.closed) return;
     this.closed = true;
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
+    if (this.sweeper !== null) clearInterval(this.sweeper);
     this.order.close();
     const r = this.current ?? (await this.ready.then((c) => c, () => null));
     if (r === null) return;
     try {
       for (const [topic, local] of [...this.members]) for (const id of [...local.keys()]) await this.presenceLeave(topic, id);
+      for (const topic of this.subs.keys()) await r.listeners.delete(this.listenerKey(topic));
       await r.nodes.delete(this.nodeId);
     } catch {
       // NATS went away meanwhile: the liveness entry expires by itself.

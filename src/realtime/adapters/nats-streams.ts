@@ -94,6 +94,8 @@ export class NatsStreams {
     try {
       return await this.jsm.streams.add({
         name,
+        // The topic's token: what the sweep (NatsLink) reads to find who listens to it.
+        description: token(topic),
         subjects: [conflated ? `${this.subject(topic)}.*` : this.subject(topic)],
         retention: 'limits' as RetentionPolicy,
         storage: this.storage as StorageType,
@@ -111,6 +113,34 @@ export class NatsStreams {
       if (info !== null) return info;
       throw err;
     }
+  }
+
+  /**
+   * Deletes this prefix's topic streams that are gone: no message left (the last publish is
+   * older than the stream's max age, which is at least the history TTL and the idempotency
+   * window), no activity for that long, and no live node listening (`listening(token)`).
+   * Returns the names deleted. A topic published again later starts a new stream, under a
+   * new epoch, which is what its history (empty) would have told a subscriber anyway.
+   */
+  async sweep(listening: (topicToken: string) => Promise<boolean>, now = Date.now()): Promise<string[]> {
+    const deleted: string[] = [];
+    const mine = `${this.prefix.replace(/[^A-Za-z0-9_-]/g, '_')}_`;
+    for await (const info of this.jsm.streams.list()) {
+      const { name, description, max_age: maxAge } = info.config;
+      if (!name.startsWith(mine) || description === undefined || !description.startsWith('_') || info.state.messages > 0) continue;
+      const lastTs = Date.parse(info.state.last_ts);
+      const activity = Math.max(Date.parse(info.created), Number.isFinite(lastTs) ? lastTs : 0);
+      if (now - activity < maxAge / NS) continue;
+      if (await listening(description)) continue;
+      try {
+        await this.jsm.streams.delete(name);
+        deleted.push(name);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+      for (const [topic, ref] of this.known) if (token(topic) === description) void ref.then((r) => r.name === name && this.known.delete(topic), () => {});
+    }
+    return deleted;
   }
 
   /** History after `since` (HistoryResult rules, as the other adapters apply them). */

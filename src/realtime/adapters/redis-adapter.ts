@@ -9,7 +9,7 @@ import { newEpoch } from './topic-stream.js';
 export interface RedisAdapterOptions {
   /**
    * The application's own client: an ioredis `Redis` or `Cluster`, or a connected node-redis
-   * (`redis` package) client. AUTH, TLS, Sentinel and Cluster then come from its own
+   * (`redis` package) client from `createClient` or `createCluster`. AUTH, TLS, Sentinel and Cluster then come from its own
    * configuration. The adapter sends its commands on it (it does not close it) and opens its
    * subscriber with duplicate(). Without it, the built-in client connects to host:port.
    */
@@ -42,7 +42,7 @@ export class RedisAdapter implements Adapter {
       if (!['client', 'port', 'host', 'prefix', 'nodeTtl', 'metaTtl'].includes(k)) throw new TypeError(`unknown option ${k}`);
     }
     const kind = options.client === undefined ? null : redisClientKind(options.client);
-    if (options.client !== undefined && kind === null) throw new TypeError('client must be an ioredis Redis or Cluster instance, or a node-redis client');
+    if (options.client !== undefined && kind === null) throw new TypeError('client must be an ioredis Redis or Cluster instance, or a node-redis client (createClient or createCluster)');
     if (options.client !== undefined && (options.port !== undefined || options.host !== undefined)) throw new TypeError('give either client or port/host, not both');
     const port = options.port ?? 6379;
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError('port must be an integer between 1 and 65535');

@@ -47,15 +47,37 @@ export interface NodeRedisLike extends Emitter {
   isReady: boolean;
 }
 
-export type RedisClientKind = 'ioredis' | 'node-redis';
+/** What the adapter uses of a node-redis cluster client (`createCluster`): commands are routed by their first key. */
+export interface NodeRedisClusterLike extends Omit<NodeRedisLike, 'sendCommand' | 'duplicate' | 'withTypeMapping'> {
+  sendCommand(firstKey: string | Buffer | undefined, isReadonly: boolean | undefined, args: Array<string | Buffer>): Promise<unknown>;
+  duplicate(): NodeRedisClusterLike;
+  withTypeMapping(mapping: Record<number, unknown>): NodeRedisClusterLike;
+  readonly masters: unknown[];
+}
+
+export type RedisClientKind = 'ioredis' | 'node-redis' | 'node-redis-cluster';
 
 /** Which library a client given as the `client` option comes from, or null. */
 export function redisClientKind(client: unknown): RedisClientKind | null {
   const c = client as Record<string, unknown> | null;
   if (typeof c !== 'object' || c === null || typeof c.duplicate !== 'function') return null;
   if (typeof c.callBuffer === 'function') return 'ioredis';
-  if (typeof c.sendCommand === 'function' && typeof c.withTypeMapping === 'function') return 'node-redis';
+  if (typeof c.sendCommand === 'function' && typeof c.withTypeMapping === 'function') {
+    // createCluster's client: sendCommand(firstKey, isReadonly, args); a single client's: sendCommand(args).
+    return Array.isArray(c.masters) || 'nodeByAddress' in c ? 'node-redis-cluster' : 'node-redis';
+  }
   return null;
+}
+
+/**
+ * The key a command is routed by on a cluster (every key of one command shares a hash tag):
+ * EVAL/EVALSHA's first key, PUBLISH's channel (any node relays it to the whole cluster),
+ * otherwise the first argument.
+ */
+function firstKey(a: Array<string | Buffer>): string | Buffer | undefined {
+  const name = String(a[0]).toUpperCase();
+  if (name === 'EVAL' || name === 'EVALSHA') return Number(String(a[2])) > 0 ? a[3] : undefined;
+  return a[1];
 }
 
 const args = (a: Array<string | Buffer | number>): Array<string | Buffer> => a.map((x) => (typeof x === 'number' ? String(x) : x));
@@ -112,20 +134,25 @@ class IoRedisConnection implements RedisConnection {
   }
 }
 
-/** A node-redis client (the application's, for commands, with Buffers for replies; a connected duplicate for pub/sub). */
+/**
+ * A node-redis client or cluster client (the application's, for commands, with Buffers for
+ * replies; a connected duplicate for pub/sub). A cluster routes each command by its first key
+ * and reconnects its nodes by itself: a node reconnecting counts as a loss here, so that the
+ * adapter catches up from history what the subscriber may have missed meanwhile.
+ */
 class NodeRedisConnection implements RedisConnection {
   onMessage: ((channel: string, payload: Buffer) => void) | null = null;
   onClose: ((err?: Error) => void) | null = null;
   private isClosed = false;
-  private readonly buffers: NodeRedisLike;
+  private readonly buffers: NodeRedisLike | NodeRedisClusterLike;
   private readonly listeners: Array<[string, Listener]> = [];
 
-  constructor(private readonly c: NodeRedisLike, private readonly owned: boolean) {
+  constructor(private readonly c: NodeRedisLike | NodeRedisClusterLike, private readonly owned: boolean, private readonly cluster: boolean) {
     // 36 '$' blob strings and 43 '+' simple strings as Buffers: payloads are binary.
     this.buffers = c.withTypeMapping({ 36: Buffer, 43: Buffer });
-    this.listen('reconnecting', () => this.lost());
-    this.listen('end', () => this.lost());
-    if (owned) this.listen('error', () => {});
+    for (const event of cluster ? ['node-reconnecting', 'disconnect'] : ['reconnecting', 'end']) this.listen(event, () => this.lost());
+    if (owned) this.listen(cluster ? 'node-error' : 'error', () => {});
+    if (owned && cluster) this.listen('error', () => {});
   }
 
   private listen(event: string, listener: Listener): void {
@@ -144,7 +171,9 @@ class NodeRedisConnection implements RedisConnection {
   }
 
   command(a: Array<string | Buffer | number>): Promise<RespValue> {
-    return this.buffers.sendCommand(args(a)) as Promise<RespValue>;
+    const list = args(a);
+    if (this.cluster) return (this.buffers as NodeRedisClusterLike).sendCommand(firstKey(list), false, list) as Promise<RespValue>;
+    return (this.buffers as NodeRedisLike).sendCommand(list) as Promise<RespValue>;
   }
 
   subscribe(channel: string): Promise<unknown> {
@@ -172,14 +201,15 @@ export async function openClientConnections(client: unknown, kind: RedisClientKi
     const sub = app.duplicate();
     return { cmd: new IoRedisConnection(app, false), sub: new IoRedisConnection(sub, true) };
   }
-  const app = client as NodeRedisLike;
+  const cluster = kind === 'node-redis-cluster';
+  const app = client as NodeRedisLike | NodeRedisClusterLike;
   const sub = app.duplicate();
-  const wrapped = new NodeRedisConnection(sub, true);
+  const wrapped = new NodeRedisConnection(sub, true, cluster);
   try {
     await sub.connect();
   } catch (err) {
     await wrapped.close();
     throw err;
   }
-  return { cmd: new NodeRedisConnection(app, false), sub: wrapped };
+  return { cmd: new NodeRedisConnection(app, false, cluster), sub: wrapped };
 }
