@@ -31,6 +31,11 @@ export interface TopicStreamRef {
 
 const NS = 1_000_000;
 
+interface InfoQueue {
+  running: boolean;
+  waiting: Array<{ resolve(info: StreamInfo | null): void; reject(err: unknown): void }>;
+}
+
 export class NatsStreams {
   /** Streams known to exist, by topic. Dropped when a publish finds the stream gone. */
   private readonly known = new Map<string, Promise<TopicStreamRef>>();
@@ -78,14 +83,39 @@ export class NatsStreams {
     return { name, epoch: epochOf(info) };
   }
 
-  /** Stream info, or null when the stream does not exist. */
-  async info(name: string): Promise<StreamInfo | null> {
-    try {
-      return await this.jsm.streams.info(name);
-    } catch (err) {
-      if (isNotFound(err)) return null;
-      throw err;
+  /**
+   * Stream info, or null when the stream does not exist. Calls for one stream made while a
+   * request for it is on its way share the next request (sent after all of them), so that
+   * 10,000 subscribers arriving at once cost a handful of JetStream API requests, not 10,000,
+   * and each still gets a state read after its call.
+   */
+  info(name: string): Promise<StreamInfo | null> {
+    return new Promise((resolve, reject) => {
+      let q = this.infoQueues.get(name);
+      if (q === undefined) this.infoQueues.set(name, (q = { running: false, waiting: [] }));
+      q.waiting.push({ resolve, reject });
+      if (!q.running) void this.runInfo(name, q);
+    });
+  }
+
+  private readonly infoQueues = new Map<string, InfoQueue>();
+
+  private async runInfo(name: string, q: InfoQueue): Promise<void> {
+    q.running = true;
+    while (q.waiting.length > 0) {
+      const batch = q.waiting.splice(0);
+      try {
+        const info = await this.jsm.streams.info(name).catch((err: unknown) => {
+          if (isNotFound(err)) return null;
+          throw err;
+        });
+        for (const w of batch) w.resolve(info);
+      } catch (err) {
+        for (const w of batch) w.reject(err);
+      }
     }
+    q.running = false;
+    this.infoQueues.delete(name);
   }
 
   private async create(topic: string, name: string, policy: TopicPolicy): Promise<StreamInfo> {
