@@ -5,8 +5,9 @@
  *   loadgen echo      --port P [--conns N] [--size S] [--depth D] [--seconds T] [--binary]
  *                     [--raw] [--frame-file F] [--extensions "permessage-deflate; ..."] [--path /x]
  *   loadgen handshake --port P [--conns K] [--seconds T]
- *   loadgen broadcast --port P [--pub-port Q] [--subs N] [--size S] [--window W] [--seconds T]
- *                     [--socketio | --realtime [--msgpack]]
+ *   loadgen echo      --realtime --port P [--conns N] [--size S] [--depth D] [--seconds T]
+ *   loadgen broadcast --port P [--pub-port Q] [--ports P1,P2,...] [--subs N] [--size S] [--window W]
+ *                     [--seconds T] [--socketio | --realtime [--msgpack]]
  *   loadgen idle      --port P [--conns N] [--socketio | --realtime [--msgpack]]
  *                     (prints "ready" once every connection is open, holds until stdin closes)
  *
@@ -14,7 +15,13 @@
  * MessagePack): every connection sends Connect and waits for Connected, subscribers then Subscribe
  * to the topic "bench" and wait for the Reply; the publisher publishes and its Replies are read.
  * Only Publication messages count as deliveries. --pub-port connects the publisher to another
- * port (another server node) than the subscribers (default: the same port).
+ * port (another server node) than the subscribers (default: the same port). --ports spreads the
+ * subscribers over several nodes, round robin, the first subscriber (the one the publisher's
+ * window follows) on the last port, so the window waits for the farthest node.
+ *
+ * Echo with --realtime: every connection sends Connect, then keeps --depth requests
+ * [6, id, "echo", data] in flight; each Reply counts as one message (the server must answer
+ * the method "echo" with its data).
  *
  * Idle with --realtime: every connection sends Connect, then Subscribes to "room<i % 100>" and
  * waits for the Reply; with --socketio: every connection completes the engine.io/socket.io
@@ -41,7 +48,7 @@
 #include <unistd.h>
 
 enum { ST_CONNECTING, ST_HANDSHAKE, ST_SIO_OPEN, ST_SIO_CONNECT, ST_RT_CONNECT, ST_RT_SUBSCRIBE, ST_OPEN, ST_CLOSING };
-enum { RT_CONNECT = 0, RT_CONNECTED = 1, RT_SUBSCRIBE = 2, RT_PUBLISH = 4, RT_REPLY = 7, RT_ERROR = 8, RT_PUBLICATION = 12 }; /* tether.v1 types */
+enum { RT_CONNECT = 0, RT_CONNECTED = 1, RT_SUBSCRIBE = 2, RT_PUBLISH = 4, RT_REQUEST = 6, RT_REPLY = 7, RT_ERROR = 8, RT_PUBLICATION = 12 }; /* tether.v1 types */
 enum { ROLE_ECHO, ROLE_SUB, ROLE_PUB, ROLE_SHAKE, ROLE_IDLE };
 
 typedef struct {
@@ -50,10 +57,12 @@ typedef struct {
   unsigned char *out; size_t outlen, outcap;
   uint64_t *sent; int head, count; /* send timestamps, FIFO, for latency */
   size_t rawpending;                /* raw mode: bytes of the current reply still expected */
+  uint32_t next_id;                 /* realtime echo: the last request id */
 } conn;
 
 static int port = 0, nconns = 100, msgsize = 16, depth = 1, seconds = 5, binary = 0, raw = 0, socketio = 0, window_ = 16;
 static int realtime = 0, rt_msgpack = 0, pub_port = 0;
+static int sub_ports[16]; static int nsub_ports = 0; /* --ports */
 static const char *path = "/";
 static const char *extensions = NULL; /* Sec-WebSocket-Extensions to offer */
 static const char *mode = "echo";
@@ -124,13 +133,14 @@ static size_t rt_frame_to(unsigned char *dst, int type, uint32_t id, const char 
     if (type != RT_CONNECT) k += mp_uint(body + k, id);
     k += mp_str(body + k, (const unsigned char *)topic, strlen(topic));
     if (data) k += mp_str(body + k, data, n);
-    body[k++] = 0x80;
+    if (type != RT_REQUEST) body[k++] = 0x80; else body[0]--;
   } else {
     k = sprintf((char *)body, "[%d,", type);
     if (type != RT_CONNECT) k += sprintf((char *)body + k, "%u,", id);
     k += sprintf((char *)body + k, "\"%s\",", topic);
     if (data) { body[k++] = '"'; memcpy(body + k, data, n); k += n; body[k++] = '"'; body[k++] = ','; }
-    k += sprintf((char *)body + k, "{}]");
+    if (type == RT_REQUEST) body[k - 1] = ']'; /* [6, id, method, data]: no options */
+    else k += sprintf((char *)body + k, "{}]");
   }
   return build_frame(dst, rt_msgpack ? 2 : 1, body, k);
 }
@@ -161,8 +171,14 @@ static void record_latency(conn *c) {
   if (measuring && nlat < latcap) lat[nlat++] = (uint32_t)(now_us() - t0);
 }
 
+static size_t rt_frame_to(unsigned char *dst, int type, uint32_t id, const char *topic, const unsigned char *data, size_t n);
+
 static void send_echo(conn *c) {
-  outq(c, frame, framelen);
+  if (realtime) {
+    static unsigned char b[65536 + 128];
+    c->next_id = c->next_id % 2147483647u + 1;
+    outq(c, b, rt_frame_to(b, RT_REQUEST, c->next_id, "echo", payload, msgsize));
+  } else outq(c, frame, framelen);
   int tail = (c->head + c->count) % depth; c->sent[tail] = now_us(); c->count++;
 }
 
@@ -185,6 +201,14 @@ static void on_message(conn *c, int opcode, const unsigned char *p, size_t n) {
     if (c->state == ST_RT_CONNECT && type == RT_CONNECTED) {
       if (c->role == ROLE_SUB || c->role == ROLE_IDLE) { send_rt(c, RT_SUBSCRIBE); c->state = ST_RT_SUBSCRIBE; }
       else c->state = ST_OPEN;
+      if (c->role == ROLE_ECHO) for (int i = 0; i < depth; i++) send_echo(c);
+      return;
+    }
+    if (c->role == ROLE_ECHO && type == RT_REPLY) {
+      if (c->state != ST_OPEN) return;
+      if (measuring) delivered++;
+      record_latency(c);
+      send_echo(c);
       return;
     }
     if (c->state == ST_RT_SUBSCRIBE && type == RT_REPLY) { c->state = ST_OPEN; return; }
@@ -275,6 +299,13 @@ static void on_readable(conn *c) {
 
 static int src_ip_index = 0;
 
+/* The port a connection goes to: the publisher's, or its share of --ports (slot 0 on the last). */
+static int conn_port(conn *c) {
+  if (c->role == ROLE_PUB && pub_port) return pub_port;
+  if (c->role == ROLE_SUB && nsub_ports > 0) return sub_ports[(c->slot + nsub_ports - 1) % nsub_ports];
+  return port;
+}
+
 static void start_conn(conn *c) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   if (fd < 0) die("socket");
@@ -283,7 +314,7 @@ static void start_conn(conn *c) {
   struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = 0 };
   src.sin_addr.s_addr = htonl(0x7f000000 | (2 + (src_ip_index++ % 200)));
   if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) die("bind");
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(c->role == ROLE_PUB && pub_port ? pub_port : port) };
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(conn_port(c)) };
   a.sin_addr.s_addr = htonl(0x7f000001);
   if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS) die("connect");
   c->fd = fd; c->state = ST_CONNECTING; c->rawpending = replysize;
@@ -301,7 +332,7 @@ static void on_connected(conn *c) {
                 : (socketio ? "/socket.io/?EIO=4&transport=websocket" : path);
   int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s%s%s%s\r\n", p,
-                   c->role == ROLE_PUB && pub_port ? pub_port : port,
+                   conn_port(c),
                    extensions ? "Sec-WebSocket-Extensions: " : "", extensions ? extensions : "", extensions ? "\r\n" : "",
                    !realtime ? "" : rt_msgpack ? "Sec-WebSocket-Protocol: tether.v1.msgpack\r\n" : "Sec-WebSocket-Protocol: tether.v1.json\r\n");
   c->state = ST_HANDSHAKE; outq(c, req, n); flush_out(c);
@@ -349,6 +380,10 @@ int main(int argc, char **argv) {
     const char *a = argv[i]; const char *v = i + 1 < argc ? argv[i + 1] : "0";
     if (!strcmp(a, "--port")) port = atoi(v), i++;
     else if (!strcmp(a, "--pub-port")) pub_port = atoi(v), i++;
+    else if (!strcmp(a, "--ports")) {
+      for (char *t = strtok(strdup(v), ","); t && nsub_ports < 16; t = strtok(NULL, ",")) sub_ports[nsub_ports++] = atoi(t);
+      i++;
+    }
     else if (!strcmp(a, "--conns") || !strcmp(a, "--subs")) nconns = atoi(v), i++;
     else if (!strcmp(a, "--size")) msgsize = atoi(v), i++;
     else if (!strcmp(a, "--depth")) depth = atoi(v), i++;
@@ -366,8 +401,8 @@ int main(int argc, char **argv) {
     else { fprintf(stderr, "unknown flag %s\n", a); return 2; }
   }
   if (!port) { fprintf(stderr, "--port is required\n"); return 2; }
-  if (realtime && (socketio || raw || (strcmp(mode, "broadcast") != 0 && strcmp(mode, "idle") != 0) || msgsize > 65000)) { fprintf(stderr, "--realtime is for broadcast and idle, without --socketio or --raw, up to 65000 bytes\n"); return 2; }
-  if (pub_port && strcmp(mode, "broadcast") != 0) { fprintf(stderr, "--pub-port is for broadcast\n"); return 2; }
+  if (realtime && (socketio || raw || !strcmp(mode, "handshake") || msgsize > 65000)) { fprintf(stderr, "--realtime is for echo, broadcast and idle, without --socketio or --raw, up to 65000 bytes\n"); return 2; }
+  if ((pub_port || nsub_ports) && strcmp(mode, "broadcast") != 0) { fprintf(stderr, "--pub-port and --ports are for broadcast\n"); return 2; }
   struct rlimit rl = { 65536, 65536 }; setrlimit(RLIMIT_NOFILE, &rl);
   ep = epoll_create1(0);
   conns = calloc(nconns + 2, sizeof *conns);
@@ -394,7 +429,7 @@ int main(int argc, char **argv) {
   } else { fprintf(stderr, "unknown mode %s\n", mode); return 2; }
 
   /* Connect everything first (not measured). */
-  uint64_t deadline = now_us() + 60000000u;
+  uint64_t deadline = now_us() + 150000000u; /* 10,000 realtime sessions through brokers on one shared core take a while */
   if (strcmp(mode, "handshake") != 0) {
     while (!all_open()) { if (now_us() > deadline) { fprintf(stderr, "timed out connecting\n"); return 1; } run_loop(now_us() + 20000, NULL); }
     if (!strcmp(mode, "broadcast")) {

@@ -36,6 +36,16 @@ function targets(results) {
     const r = `realtime publish ${n}`;
     t.push([`${r}: ≥ 5× socket.io`, ratio(value(results, r, 'tether-realtime'), value(results, r, 'socket.io')), 5]);
   }
+  // Scale-out (issue 13): fan-out through brokers against socket.io's Redis adapter.
+  for (const n of [2, 3]) {
+    const id = `fan-out 10k through ${n} nodes`;
+    for (const broker of ['redis', 'nats']) {
+      t.push([`${id}, ${broker === 'redis' ? 'Redis' : 'NATS'}: ≥ 5× socket.io on Redis`, ratio(value(results, id, `tether-realtime ${broker} ${n} nodes`), value(results, id, `socket.io redis ${n} nodes`)), 5]);
+    }
+  }
+  // Metrics cost "within noise": at least 0.95× the same server without them.
+  const re = 'realtime echo 16 B depth 16';
+  t.push([`${re}: metrics on ≥ 0.95× metrics off`, ratio(value(results, re, 'tether-realtime metrics'), value(results, re, 'tether-realtime')), 0.95]);
   // Realtime sessions at rest (the id carries N: 10,000, or 2,000 with --quick).
   const rm = results.find((r) => r.id.startsWith('realtime idle memory'))?.id;
   if (rm) t.push([`realtime idle memory per session: ≤ 0.5× socket.io`, ratio(value(results, rm, 'tether-realtime'), value(results, rm, 'socket.io')), 0.5, true]);
@@ -52,8 +62,8 @@ export function renderReport(results, machine, run, http2 = null) {
   md += `- Machine: ${machine.cores} × ${machine.cpu}, ${machine.memoryGiB} GiB, shared with other work (absolute numbers drift; compare ratios within one run).\n`;
   md += `- Node ${machine.node}. Each server runs in its own process pinned to CPU 0 (\`taskset -c 0\`); the native load generator (\`bench/loadgen.c\`, epoll, one thread) is pinned to CPU 1.\n`;
   md += `- ${run.reps} interleaved repetition(s) per scenario (A B C A B C …), ${run.seconds} s measured after 0.5 s of warm-up; medians with min–max. "loadgen CPU" is the generator's share of its core: below 100% it was not the bottleneck.\n`;
-  md += `- Peers: Tether; tether/ws (\`tether-ws/ws\`, ws's API on Tether: the ws server program with its import changed); \`ws\` 8 with \`bufferutil\` and \`utf-8-validate\` (ws+addons) and without (ws); uWebSockets.js (npm \`@trufflesuite/uws-js-unofficial\`); Bun (npm \`bun\`); socket.io 4 (websocket transport, rooms) for broadcast; Tether's realtime layer (tether-realtime: \`RealtimeServer\`, clients Connect and Subscribe, the publisher's client publishes, JSON or MessagePack) against socket.io's \`io.to(room).emit\`; tether-realtime redis 2-node: two \`RealtimeServer\` processes with \`RedisAdapter\` on one redis-server (publisher on node A, subscribers on node B; both nodes and redis-server pinned to CPU 0, the load generator to CPU 1; socket.io has no broker in that scenario); a raw \`net\` echo server as the floor of Node (no framing; it echoes each read in one write).\n\n`;
-  md += `Commands: \`npm run bench\` (full), \`npm run bench -- --quick\`, \`npm run bench -- --only "broadcast"\`, \`npm run bench -- --only "realtime"\`, \`npm run bench -- --only "via Redis"\`, \`npm run bench -- --only "realtime idle memory"\`.\n\n`;
+  md += `- Peers: Tether; tether/ws (\`tether-ws/ws\`, ws's API on Tether: the ws server program with its import changed); \`ws\` 8 with \`bufferutil\` and \`utf-8-validate\` (ws+addons) and without (ws); uWebSockets.js (npm \`@trufflesuite/uws-js-unofficial\`); Bun (npm \`bun\`); socket.io 4 (websocket transport, rooms) for broadcast; Tether's realtime layer (tether-realtime: \`RealtimeServer\`, clients Connect and Subscribe, the publisher's client publishes, JSON or MessagePack) against socket.io's \`io.to(room).emit\`; scale-out (issue 13): 2 and 3 \`RealtimeServer\` nodes on one redis-server (\`RedisAdapter\`, built-in client or an ioredis/node-redis client) or one nats-server (\`NatsAdapter\`) against 2 and 3 socket.io nodes on \`@socket.io/redis-adapter\` and the same redis-server (publisher on node A, subscribers spread over every node; nodes and broker pinned to CPU 0, the load generator to CPU 1), and \`--workers 2\` (node:cluster, both cores) against one process; a raw \`net\` echo server as the floor of Node (no framing; it echoes each read in one write).\n\n`;
+  md += `Commands: \`npm run bench\` (full), \`npm run bench -- --quick\`, \`npm run bench -- --only "broadcast"\`, \`npm run bench -- --only "realtime"\`, \`npm run bench -- --only "through"\`, \`npm run bench -- --only "via Redis"\`, \`npm run bench -- --only "realtime echo"\`, \`npm run bench -- --only "realtime idle memory"\`.\n\n`;
   md += `![chart](benchmarks.svg)\n\n## Targets\n\n| target | measured | met |\n| --- | --- | --- |\n`;
   for (const [name, v, goal, lower] of targets(results)) {
     md += `| ${name} | ${v.toFixed(2)}× | ${(lower ? v <= goal : v >= goal) ? 'yes' : '**no**'} |\n`;
@@ -89,7 +99,7 @@ export function http2Section(h) {
 
 /** Bars of each peer relative to ws+addons (or the scenario's baseline), one group per scenario (log scale). */
 function chart(results) {
-  const colors = { tether: '#1f77b4', 'tether/ws': '#aec7e8', 'tether-realtime': '#17becf', 'tether-realtime msgpack': '#9edae5', 'tether-realtime redis 2-node': '#0e6f7a', 'ws+addons': '#ff7f0e', ws: '#ffbb78', uws: '#2ca02c', bun: '#d62728', 'socket.io': '#9467bd', 'net floor': '#7f7f7f' };
+  const colors = { tether: '#1f77b4', 'tether/ws': '#aec7e8', 'tether-realtime': '#17becf', 'tether-realtime msgpack': '#9edae5', 'tether-realtime redis 2 nodes': '#0e6f7a', 'tether-realtime redis 3 nodes': '#0e6f7a', 'tether-realtime redis 2 nodes (ioredis)': '#3a9fa8', 'tether-realtime redis 2 nodes (node-redis)': '#6fc1c8', 'tether-realtime nats 2 nodes': '#2b5f8a', 'tether-realtime nats 3 nodes': '#2b5f8a', 'tether-realtime 2 workers': '#5aa0d0', 'tether-realtime metrics': '#8fc9e8', 'socket.io redis 2 nodes': '#9467bd', 'socket.io redis 3 nodes': '#9467bd', 'ws+addons': '#ff7f0e', ws: '#ffbb78', uws: '#2ca02c', bun: '#d62728', 'socket.io': '#9467bd', 'net floor': '#7f7f7f' };
   const rowH = 14, groupGap = 18, left = 250, width = 820, plotW = width - left - 60;
   const groups = results.map((r) => ({ r, base: r.rows.find((x) => x.peer === (r.baseline ?? 'ws+addons'))?.median }));
   let y = 50;

@@ -7,9 +7,10 @@
 // redis-server of the Redis scenario, started on a free port without persistence).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, totalmem } from 'node:os';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { deflateRawSync, constants as zc } from 'node:zlib';
 import { renderReport } from './report.mjs';
 
@@ -50,6 +51,7 @@ if (!existsSync(peersStamp) || readFileSync(peersStamp, 'utf8') !== peersLock) {
   writeFileSync(peersStamp, peersLock);
 }
 
+const node = process.execPath;
 const bun = `${peersDir}node_modules/.bin/bun`;
 const PEERS = {
   tether: { cmd: [node, 'bench/servers/tether.mjs'] },
@@ -62,9 +64,20 @@ const PEERS = {
   'socket.io': { cmd: [node, 'bench/servers/socketio.mjs'], socketio: true },
   'tether-realtime': { cmd: [node, 'bench/servers/tether-realtime.mjs'], realtime: 'json' },
   'tether-realtime msgpack': { cmd: [node, 'bench/servers/tether-realtime.mjs'], realtime: 'msgpack' },
-  // Two nodes, each with a RedisAdapter on the scenario's redis-server: the publisher on node A,
-  // the subscribers on node B, so every delivery crosses Redis.
-  'tether-realtime redis 2-node': { cmd: [node, 'bench/servers/tether-realtime.mjs'], realtime: 'json', nodes: 2, redis: true },
+  // Fan-out through several nodes sharing one broker: the publisher on node A, the subscribers
+  // spread over every node (spread: loadgen --ports), so most deliveries cross the broker.
+  ...Object.fromEntries([2, 3].flatMap((n) => [
+    [`tether-realtime redis ${n} nodes`, { cmd: [node, 'bench/servers/tether-realtime.mjs'], realtime: 'json', nodes: n, redis: true, spread: true }],
+    [`tether-realtime redis ${n} nodes (ioredis)`, { cmd: [node, 'bench/servers/tether-realtime.mjs'], realtime: 'json', nodes: n, redis: true, spread: true, env: { TETHER_BENCH_REDIS_CLIENT: 'ioredis' } }],
+    [`tether-realtime redis ${n} nodes (node-redis)`, { cmd: [node, 'bench/servers/tether-realtime.mjs'], realtime: 'json', nodes: n, redis: true, spread: true, env: { TETHER_BENCH_REDIS_CLIENT: 'node-redis' } }],
+    [`tether-realtime nats ${n} nodes`, { cmd: [node, 'bench/servers/tether-realtime.mjs'], realtime: 'json', nodes: n, nats: true, spread: true }],
+    [`socket.io redis ${n} nodes`, { cmd: [node, 'bench/servers/socketio-redis.mjs'], socketio: true, nodes: n, redis: true, spread: true }],
+  ])),
+  // --workers 2: node:cluster workers sharing the port through the primary (ClusterHub), the
+  // server's processes free to use both cores (the load generator stays pinned to CPU 1).
+  'tether-realtime 2 workers': { cmd: [node, 'bench/servers/tether-realtime.mjs'], realtime: 'json', cpus: '0,1', env: { TETHER_BENCH_WORKERS: '2' } },
+  // A Metrics instance (event-loop monitor) and /metrics scraped once a second during the run.
+  'tether-realtime metrics': { cmd: [node, 'bench/servers/tether-realtime.mjs'], realtime: 'json', env: { TETHER_BENCH_METRICS: '1' }, scrape: true },
   'net floor': { cmd: [node, 'bench/servers/net.mjs'], raw: true },
   ...(baseline ? {
     'tether baseline': { cmd: [node, `${baseline}/bench/servers/tether.mjs`] },
@@ -72,7 +85,8 @@ const PEERS = {
   } : {}),
 };
 const REDIS_SERVER = '/usr/bin/redis-server';
-const available = (name) => (name === 'bun' ? existsSync(bun) : PEERS[name].redis ? existsSync(REDIS_SERVER) : true);
+const NATS_SERVER = '/usr/sbin/nats-server';
+const available = (name) => (name === 'bun' ? existsSync(bun) : PEERS[name].redis ? existsSync(REDIS_SERVER) : PEERS[name].nats ? existsSync(NATS_SERVER) : true);
 
 // A 200-byte JSON-like message, compressed once here (no context takeover) and framed with RSV1.
 function deflateFrame() {
@@ -102,13 +116,39 @@ for (const subs of [1000, 10000]) {
 for (const [label, subs] of [['1k', 1000], ['10k', 10000]]) {
   SCENARIOS.push({ id: `realtime publish ${label}`, kind: 'broadcast', unit: 'deliveries/s', baseline: 'socket.io', peers: ['tether-realtime', 'tether-realtime msgpack', 'socket.io', 'tether'], args: ['broadcast', '--subs', String(subs), '--size', '64', '--window', '8'] });
 }
-// Redis fan-out across two tether-realtime nodes against one node (MemoryAdapter) and socket.io
-// (one node, no broker / adapter): deliveries to 10,000 subscribers.
+// Scale-out (issue 13): fan-out to 10,000 subscribers spread over 2 and 3 nodes sharing one
+// Redis or one NATS, against socket.io's cluster on @socket.io/redis-adapter and the same Redis.
+const brokerNote = 'The publisher is connected to node A; the subscribers are spread over every node (the first, whose receipts pace the publisher\'s window, on the last node), so most deliveries cross the broker. Every node and the broker (redis-server without persistence, or nats-server -js with the topic streams in memory) pinned to CPU 0, the load generator to CPU 1. Tether nodes use RedisAdapter (built-in client unless named) or NatsAdapter; socket.io nodes use @socket.io/redis-adapter with node-redis clients on the same redis-server.';
+for (const n of [2, 3]) {
+  SCENARIOS.push({
+    id: `fan-out 10k through ${n} nodes`, kind: 'broadcast', unit: 'deliveries/s', baseline: `socket.io redis ${n} nodes`,
+    peers: [`tether-realtime redis ${n} nodes`, ...(n === 2 ? [`tether-realtime redis ${n} nodes (ioredis)`] : []), `tether-realtime nats ${n} nodes`, `socket.io redis ${n} nodes`],
+    args: ['broadcast', '--subs', '10000', '--size', '64', '--window', '8'], note: brokerNote,
+    // Setting up 10,000 sessions over brokers on one core takes most of a run: two repetitions.
+    maxReps: 2,
+  });
+}
+// Publish throughput through Redis: one subscriber on node B, 64 publications in flight from
+// node A, so the broker round trip and the client library are what is measured.
 SCENARIOS.push({
-  id: 'realtime publish 10k via Redis (2 nodes)', kind: 'broadcast', unit: 'deliveries/s', baseline: 'socket.io',
-  peers: ['tether-realtime redis 2-node', 'tether-realtime', 'socket.io'],
+  id: 'publish via Redis (2 nodes, 1 subscriber)', kind: 'broadcast', unit: 'msg/s', baseline: 'tether-realtime redis 2 nodes (ioredis)',
+  peers: ['tether-realtime redis 2 nodes', 'tether-realtime redis 2 nodes (ioredis)', 'tether-realtime redis 2 nodes (node-redis)'],
+  args: ['broadcast', '--subs', '1', '--size', '64', '--window', '64'],
+  note: 'The built-in RESP client against an ioredis and a node-redis client passed as `client`: every publication is one EVALSHA round trip from node A and one pub/sub message to node B. Publications per second.',
+});
+// --workers 2 against one process, and the cost of metrics: realtime requests (method "echo",
+// 16 bytes, 16 in flight on each of 100 sessions) and fan-out to 10,000 subscribers.
+SCENARIOS.push({
+  id: 'realtime echo 16 B depth 16', kind: 'echo', unit: 'msg/s', baseline: 'tether-realtime',
+  peers: ['tether-realtime', 'tether-realtime metrics', 'tether-realtime 2 workers'],
+  args: ['echo', '--realtime', '--conns', '100', '--size', '16', '--depth', '16'],
+  note: 'Each session sends requests `[6, id, "echo", data]` and the server replies with the data. tether-realtime: one process pinned to CPU 0. tether-realtime metrics: the same with a `Metrics` instance (event-loop delay monitor) and /metrics scraped once a second during the run (the per-message counters behind stats() are kept in every configuration). tether-realtime 2 workers: what `tether serve --realtime --workers 2` runs (node:cluster, ClusterHub in the primary, ClusterAdapter in each worker), its processes allowed on both cores while the load generator keeps CPU 1: the second core is shared with the load generator.',
+});
+SCENARIOS.push({
+  id: 'realtime publish 10k, 2 workers', kind: 'broadcast', unit: 'deliveries/s', baseline: 'tether-realtime',
+  peers: ['tether-realtime', 'tether-realtime 2 workers'],
   args: ['broadcast', '--subs', '10000', '--size', '64', '--window', '8'],
-  note: 'tether-realtime redis 2-node: two server processes with `RedisAdapter` on one redis-server (started by the benchmark on a free port, `--save "" --appendonly no`); the publisher is connected to node A and the 10,000 subscribers to node B, so every delivery crosses Redis. Pinned: both nodes and redis-server on CPU 0 (sharing it), the load generator on CPU 1. tether-realtime: one node, MemoryAdapter. socket.io: one node with its default in-memory adapter — no broker in this run.',
+  note: 'One process pinned to CPU 0 against two workers (node:cluster hands the connections round robin; every publication goes through the primary to both workers) allowed on both cores, the load generator pinned to CPU 1.',
 });
 SCENARIOS.push({ id: 'handshakes', kind: 'handshake', unit: 'handshakes/s', peers: ['tether', ...(baseline ? ['tether baseline'] : []), 'ws+addons', 'uws', 'bun'], args: ['handshake', '--conns', '50'] });
 // Realtime sessions at rest: Connect + Subscribe to one of 100 topics (socket.io: connect + join
@@ -174,6 +214,44 @@ async function startRedis() {
 }
 
 let redis = null; // the running scenario's redis-server, if it has one
+let nats = null; // and nats-server
+
+/** Starts nats-server with JetStream (pinned to CPU 0, its store in a temporary directory) on a free loopback port. */
+async function startNats() {
+  const port = await freePort();
+  const store = mkdtempSync(join(tmpdir(), 'tether-bench-nats-'));
+  const child = spawn('taskset', ['-c', '0', NATS_SERVER, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    rmSync(store, { recursive: true, force: true });
+  };
+  try {
+    await Promise.race([
+      waitFor(child.stderr, 'Server is ready', 10_000),
+      exited.then(() => { throw new Error(`nats-server exited early on port ${port}`); }),
+    ]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `nats://127.0.0.1:${port}`, pid: child.pid, stop };
+}
+
+/** The PIDs of a process's children (node:cluster workers), from /proc. */
+function childPids(pid) {
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1]) === pid) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
 
 /** CPU time (user + system) the server processes have used so far, in ms (from /proc, Linux). */
 function cpuMs(servers) {
@@ -196,8 +274,8 @@ async function runOnce(scenario, peerName) {
   const started = [];
   for (let i = 0; i < (peer.nodes ?? 1); i++) {
     const port = await freePort();
-    const env = { ...process.env, ...peer.env, ...(peer.redis ? { TETHER_BENCH_REDIS_PORT: String(redis.port) } : {}) };
-    const server = spawn('taskset', ['-c', '0', ...peer.cmd, String(port), scenario.feature ?? ''], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, ...peer.env, ...(peer.redis ? { TETHER_BENCH_REDIS_PORT: String(redis.port) } : {}), ...(peer.nats ? { TETHER_BENCH_NATS_URL: nats.url } : {}) };
+    const server = spawn('taskset', ['-c', peer.cpus ?? '0', ...peer.cmd, String(port), scenario.feature ?? ''], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     server.port = port;
     serverErr[i] = '';
     server.stderr.on('data', (d) => (serverErr[i] += d));
@@ -214,6 +292,7 @@ async function runOnce(scenario, peerName) {
     await Promise.all(started);
     const args = [...scenario.args, '--port', String(port)];
     if (servers.length > 1) args.push('--pub-port', String(servers[0].port));
+    if (peer.spread) args.push('--ports', servers.map((s) => s.port).join(','));
     if (scenario.kind === 'echo' && !scenario.deflate) args.push('--seconds', String(seconds));
     if (scenario.kind !== 'echo' && scenario.kind !== 'idle') args.push('--seconds', String(seconds));
     if (scenario.deflate) args.push('--frame-file', deflateFrame(), '--extensions', 'permessage-deflate; server_no_context_takeover; client_no_context_takeover', '--seconds', String(seconds));
@@ -231,9 +310,26 @@ async function runOnce(scenario, peerName) {
       await new Promise((r) => gen.once('exit', r));
       return { value: (after - before) / Number(scenario.args[2]), loadgenCpu: NaN };
     }
-    const cpuBefore = cpuMs(servers);
-    const r = spawnSync('taskset', ['-c', '1', loadgen, ...args], { encoding: 'utf8', timeout: 180_000 });
-    const cpu = cpuMs(servers) - cpuBefore;
+    // Workers count too (their primary is the process started here).
+    const measured = peer.env?.TETHER_BENCH_WORKERS ? [...servers, ...servers.flatMap((s) => childPids(s.pid).map((pid) => ({ pid })))] : servers;
+    const cpuBefore = cpuMs(measured);
+    let r;
+    if (peer.scrape) {
+      // The scraper runs here while the load generator runs (asynchronously, so that it can).
+      const gen = spawn('taskset', ['-c', '1', loadgen, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '', stderr = '';
+      gen.stdout.on('data', (d) => (stdout += d));
+      gen.stderr.on('data', (d) => (stderr += d));
+      let scrapes = 0;
+      const scraper = setInterval(() => void fetch(`http://127.0.0.1:${port}/metrics`).then((res) => res.text()).then(() => scrapes++, () => {}), 1000);
+      const status = await new Promise((resolve) => gen.once('exit', resolve));
+      clearInterval(scraper);
+      if (scrapes === 0) throw new Error('/metrics was never scraped');
+      r = { status, stdout, stderr };
+    } else {
+      r = spawnSync('taskset', ['-c', '1', loadgen, ...args], { encoding: 'utf8', timeout: 180_000 });
+    }
+    const cpu = cpuMs(measured) - cpuBefore;
     const line = r.stdout.trim().split('\n').pop();
     if (r.status !== 0 || !line?.startsWith('{')) throw new Error(`load generator failed: ${r.stderr || r.stdout}`);
     const res = JSON.parse(line);
@@ -265,8 +361,12 @@ for (const scenario of SCENARIOS) {
     redis = await startRedis();
     process.stdout.write(`${scenario.id} | redis-server pid ${redis.pid} on 127.0.0.1:${redis.port}\n`);
   }
+  if (peers.some((p) => PEERS[p].nats)) {
+    nats = await startNats();
+    process.stdout.write(`${scenario.id} | nats-server pid ${nats.pid} on ${nats.url}\n`);
+  }
   try {
-  for (let rep = 0; rep < reps; rep++) {
+  for (let rep = 0; rep < Math.min(reps, scenario.maxReps ?? reps); rep++) {
     for (const p of peers) {
       try {
         const r = await runOnce(scenario, p);
@@ -280,6 +380,8 @@ for (const scenario of SCENARIOS) {
   } finally {
     if (redis) await redis.stop();
     redis = null;
+    if (nats) await nats.stop();
+    nats = null;
   }
   const rows = peers.map((p) => {
     const v = runs[p].map((r) => r.value);

@@ -1,9 +1,10 @@
 // Scale-out figures (part of `npm run bench`, or `node bench/scale.mjs` after a build):
 // fan-out through 1, 2 and 3 nodes (separate processes) on Redis and on NATS: S realtime
-// subscribers spread over the nodes, node 1 publishes P messages, deliveries/s counted at the
-// subscribers; and the realtime echo request with the Prometheus metrics on and off (a scrape
-// each 100 ms) is not measured yet. Prints a Markdown table. Loopback only; every process started here is stopped
-// here by PID. `--subs N`, `--msgs N`, `--nodes 1,2,3`.
+// subscribers (RealtimeClients in this process) spread over the nodes, node 1 publishes P
+// messages with `rt.publish`, one at a time (each awaited before the next: one broker round
+// trip per publication on the critical path) and with W in flight; deliveries/s counted at the
+// subscribers. Prints a Markdown table. Loopback only; every process started here is stopped
+// here by PID. `--subs N`, `--msgs N`, `--nodes 1,2,3`, `--inflight 1,16`.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -13,9 +14,10 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
 const arg = (name, dflt) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : dflt);
-const SUBS = Number(arg('--subs', 2000));
-const MSGS = Number(arg('--msgs', 200));
+const SUBS = Number(arg('--subs', 1000));
+const MSGS = Number(arg('--msgs', 50));
 const NODES = arg('--nodes', '1,2,3').split(',').map(Number);
+const INFLIGHT = arg('--inflight', '1,16').split(',').map(Number);
 const { RealtimeClient } = await import(`${root}dist/src/realtime/index.js`);
 
 const procs = new Set();
@@ -62,14 +64,23 @@ const adapter = kind === 'redis' ? new RedisAdapter({ port: Number(where), prefi
 const rt = new RealtimeServer({ adapter, websocket: { heartbeatInterval: 0 } });
 const { port } = await rt.listen(0, '127.0.0.1');
 console.log('port ' + port);
+// "<count> <in flight>": publishes count messages, keeping up to <in flight> unanswered.
 process.stdin.on('data', async (d) => {
-  const n = Number(d.toString().trim());
-  for (let i = 0; i < n; i++) await rt.publish('fan', i);
+  const [n, window] = d.toString().trim().split(' ').map(Number);
+  let sent = 0, answered = 0;
+  await new Promise((resolve, reject) => {
+    const pump = () => {
+      while (sent < n && sent - answered < window) {
+        rt.publish('fan', sent++).then(() => (++answered === n ? resolve() : pump()), reject);
+      }
+    };
+    pump();
+  });
   console.log('published ' + n);
 });
 `;
 
-async function fanout(kind, nodes, where) {
+async function fanout(kind, nodes, where, inflight) {
   const prefix = `b${Date.now()}`;
   const servers = [];
   for (let i = 0; i < nodes; i++) {
@@ -88,7 +99,7 @@ async function fanout(kind, nodes, where) {
   const publisher = servers[0].p;
   const target = SUBS * MSGS;
   const t0 = performance.now();
-  publisher.stdin.write(`${MSGS}\n`);
+  publisher.stdin.write(`${MSGS} ${inflight}\n`);
   const deadline = Date.now() + 120_000;
   while (delivered < target && Date.now() < deadline) await sleep(2);
   const ms = performance.now() - t0;
@@ -105,18 +116,27 @@ async function main() {
   const store = mkdtempSync(join(tmpdir(), 'tether-bench-nats-'));
   const nats = (await start('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', store], (o) => o.match(/Server is ready/))).p;
   try {
-    rows.push(['memory (one process)', 1, await fanout('memory', 1, '')]);
-    for (const n of NODES) rows.push(['redis', n, await fanout('redis', n, redisPort)]);
-    for (const n of NODES) rows.push(['nats', n, await fanout('nats', n, `nats://127.0.0.1:${natsPort}`)]);
+    // In flight interleaved per configuration: the before/after of each row in the same minute.
+    const row = async (label, kind, n, where) => rows.push([label, n, (async () => {
+      const out = [];
+      for (const w of INFLIGHT) out.push(await fanout(kind, n, where, w));
+      return out;
+    })()]);
+    await row('memory (one process)', 'memory', 1, '');
+    for (const n of NODES) await row('redis', 'redis', n, redisPort);
+    for (const n of NODES) await row('nats', 'nats', n, `nats://127.0.0.1:${natsPort}`);
   } finally {
     await stop(redis);
     await stop(nats);
     rmSync(store, { recursive: true, force: true });
   }
-  console.log(`\nFan-out: ${SUBS} subscribers spread over the nodes, ${MSGS} publications from node 1 (subscribers in one client process)\n`);
-  console.log('| adapter | nodes | deliveries/s | complete |');
-  console.log('| --- | ---: | ---: | --- |');
-  for (const [k, n, r] of rows) console.log(`| ${k} | ${n} | ${Math.round(r.rate).toLocaleString('en')} | ${r.complete ? 'yes' : `no (${r.deliveries})`} |`);
+  console.log(`\nFan-out: ${SUBS} subscribers spread over the nodes, ${MSGS} publications from node 1 (subscribers in one client process); deliveries/s with 1 and with more publishes in flight\n`);
+  console.log(`| adapter | nodes | ${INFLIGHT.map((w) => `${w} in flight`).join(' | ')} | complete |`);
+  console.log(`| --- | ---: | ${INFLIGHT.map(() => '---:').join(' | ')} | --- |`);
+  for (const [k, n, rs] of rows) {
+    const incomplete = rs.filter((r) => !r.complete).map((r) => r.deliveries);
+    console.log(`| ${k} | ${n} | ${rs.map((r) => Math.round(r.rate).toLocaleString('en')).join(' | ')} | ${incomplete.length === 0 ? 'yes' : `no (${incomplete.join(', ')})`} |`);
+  }
 }
 
 await main();
