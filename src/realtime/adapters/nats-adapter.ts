@@ -181,9 +181,11 @@ class NatsLink implements AdapterLink {
       r.nc.subscribe(`${this.p}.c.${t}`, { callback: (err, m) => err === null && this.onPublication(topic, m.data) }),
       r.nc.subscribe(`${this.p}.p.${t}`, { callback: (err, m) => err === null && this.onPresence(topic, m.data) }),
     ]);
-    // Recorded before the stream is read, so that a sweep does not delete it meanwhile; the
-    // subscriptions are in place on the server once a round trip has gone through.
-    await Promise.all([r.listeners.put(this.listenerKey(topic), '1'), r.nc.flush()]);
+    // Recorded for the sweep, off the subscribe path: a stream is only swept after being
+    // empty and idle for its max age, so it cannot vanish in the moment before this lands.
+    void r.listeners.put(this.listenerKey(topic), '1').catch(() => {});
+    // The subscriptions are in place on the server once a round trip has gone through.
+    await r.nc.flush();
     // Then where the stream stands: publications after it are delivered in order from there.
     const info = await r.streams.info(r.streams.streamName(topic)).catch(() => undefined);
     this.order.base(topic, info === undefined ? null : info === null ? { epoch: undefined, offset: 0 } : { epoch: epochOf(info), offset: info.state.last_seq });
