@@ -117,7 +117,7 @@ async function main() {
   const nats = (await start('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', store], (o) => o.match(/Server is ready/))).p;
   try {
     // In flight interleaved per configuration: the before/after of each row in the same minute.
-    const row = async (label, kind, n, where) => rows.push([label, n, (async () => {
+    const row = async (label, kind, n, where) => rows.push([label, n, await (async () => {
       const out = [];
       for (const w of INFLIGHT) out.push(await fanout(kind, n, where, w));
       return out;
