@@ -2,7 +2,7 @@
 // process of its own, so that its memory and event loop are measured apart from the
 // attacker's. `--impl tether` (default) or `--impl ws` (ws 8, the devDependency, for a side
 // by side run), `--deflate` for permessage-deflate, `--max-payload N`, `--handshake-timeout MS`
-// (tether only). Started with an IPC
+// and `--max-fragments N` (Infinity for none) (tether only). Started with an IPC
 // channel: it sends { port } once listening, then every `--every` ms (default 250) a sample
 // { rss, heap, external, elp50, elp99, elmax, connections, handles } (event-loop delay in
 // ms, measured since the previous sample). SIGTERM closes it gracefully (1001).
@@ -15,11 +15,13 @@ const { values } = parseArgs({
     deflate: { type: 'boolean', default: false },
     'max-payload': { type: 'string' },
     'handshake-timeout': { type: 'string' },
+    'max-fragments': { type: 'string' },
     every: { type: 'string', default: '250' },
   },
 });
 const maxPayload = values['max-payload'] === undefined ? undefined : Number(values['max-payload']);
 const handshakeTimeout = values['handshake-timeout'] === undefined ? undefined : Number(values['handshake-timeout']);
+const maxFragments = values['max-fragments'] === undefined ? undefined : Number(values['max-fragments']);
 
 const delay = monitorEventLoopDelay({ resolution: 1 });
 delay.enable();
@@ -33,6 +35,7 @@ if (values.impl === 'tether') {
   const server = new WebSocketServer({
     ...(maxPayload === undefined ? {} : { maxPayload }),
     ...(handshakeTimeout === undefined ? {} : { handshakeTimeout }),
+    ...(maxFragments === undefined ? {} : { maxFragments }),
     perMessageDeflate: values.deflate,
     // As `tether serve --echo`: an echo holds at most what its peer sent, reading pauses
     // while the peer does not read its echoes.

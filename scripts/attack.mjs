@@ -1,4 +1,4 @@
-// `npm run attack -- [scenario ...] [--impl tether|ws] [--connections N] [--seconds S] [--json FILE]`
+// `npm run attack -- [scenario ...] [--impl tether|ws] [--connections N] [--seconds S] [--max-fragments N] [--json FILE]`
 // Attacks an echo server running in a child process (scripts/attack-server.mjs) as a hostile
 // client would, while a legitimate client (scripts/attack-probe.mjs) keeps one echo in flight
 // every 5 ms. For each scenario it reports the server's RSS (before, peak, after), its
@@ -317,11 +317,12 @@ function closeCodeOf(c) {
 
 // --- Runner ------------------------------------------------------------------------------
 
-function startServer(impl, { deflate = false, maxPayload, handshakeTimeout } = {}) {
+function startServer(impl, { deflate = false, maxPayload, handshakeTimeout, maxFragments } = {}) {
   const args = [`${root}scripts/attack-server.mjs`, '--impl', impl, '--every', '100'];
   if (deflate) args.push('--deflate');
   if (maxPayload !== undefined) args.push('--max-payload', String(maxPayload));
   if (handshakeTimeout !== undefined) args.push('--handshake-timeout', String(handshakeTimeout));
+  if (maxFragments !== undefined) args.push('--max-fragments', String(maxFragments));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const samples = [];
   return new Promise((resolve, reject) => {
@@ -347,7 +348,7 @@ const mb = (bytes) => (bytes / MiB).toFixed(1);
 
 /**
  * Runs one scenario against a fresh server child and returns its figures. `server`
- * overrides the server's options (deflate, maxPayload, handshakeTimeout); `settle` is the
+ * overrides the server's options (deflate, maxPayload, handshakeTimeout, maxFragments); `settle` is the
  * time in seconds after the attack before the 'after' RSS is taken.
  */
 export async function runScenario(name, { impl = 'tether', connections, seconds: s, bombs, settle = 3, server = {} } = {}) {
@@ -409,10 +410,10 @@ function printResult(r) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const argv = process.argv.slice(2);
   const flag = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
-  const valued = new Set(['--impl', '--connections', '--seconds', '--json', '--bombs']);
+  const valued = new Set(['--impl', '--connections', '--seconds', '--json', '--bombs', '--max-fragments']);
   const names = argv.filter((a, i) => !a.startsWith('--') && !valued.has(argv[i - 1]));
   if (argv.includes('--help') || argv.includes('-h')) {
-    console.log('npm run attack -- [scenario ...] [--impl tether|ws] [--connections N] [--seconds S] [--bombs N] [--json FILE]');
+    console.log('npm run attack -- [scenario ...] [--impl tether|ws] [--connections N] [--seconds S] [--bombs N] [--max-fragments N] [--json FILE]');
     for (const [n, s] of Object.entries(SCENARIOS)) console.log(`  ${n.padEnd(15)} ${s.what} (default ${s.connections} conn${s.seconds ? `, ${s.seconds} s` : ''})`);
     process.exit(0);
   }
@@ -423,6 +424,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       connections: flag('--connections') === undefined ? undefined : Number(flag('--connections')),
       seconds: flag('--seconds') === undefined ? undefined : Number(flag('--seconds')),
       bombs: flag('--bombs') === undefined ? undefined : Number(flag('--bombs')),
+      server: flag('--max-fragments') === undefined ? {} : { maxFragments: Number(flag('--max-fragments')) },
     });
     printResult(r);
     results.push(r);

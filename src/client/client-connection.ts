@@ -63,7 +63,7 @@ export class ClientConnection extends ProtocolConnection {
     private readonly protocols: string[],
     private readonly options: ResolvedClientOptions,
   ) {
-    super({ role: 'client', maxPayload: options.maxPayload });
+    super({ role: 'client', maxPayload: options.maxPayload, maxFragments: options.maxFragments });
     this.readyState = ReadyState.CONNECTING;
     if (options.http2 !== null) this.openHttp2(url, options.http2 === true ? null : options.http2);
     else this.openTcp(url);

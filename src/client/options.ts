@@ -1,6 +1,6 @@
 import type { ClientHttp2Session } from 'node:http2';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { DEFAULT_MAX_PAYLOAD, resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../protocol/index.js';
+import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../protocol/index.js';
 
 /** Node-only options, the third argument of `new WebSocket(url, protocols, options)`. */
 export interface ClientOptions {
@@ -12,6 +12,8 @@ export interface ClientOptions {
   handshakeTimeout?: number;
   /** Largest message accepted from the server, in bytes. Default 64 MiB. */
   maxPayload?: number;
+  /** Most frames one message from the server may arrive in (1009 beyond). Default 16,384; Infinity for no limit. */
+  maxFragments?: number;
   /** After sending a close frame, wait this long for the server before dropping, in ms. Default 5 s. */
   closeTimeout?: number;
   /** TLS options for wss:// (ca, cert, key, rejectUnauthorized, servername, ...). Default: Node's (the system's CAs, certificates checked). */
@@ -40,6 +42,7 @@ export interface ResolvedClientOptions {
   origin: string | undefined;
   handshakeTimeout: number;
   maxPayload: number;
+  maxFragments: number;
   closeTimeout: number;
   tls: TlsConnectionOptions;
   deflate: ResolvedDeflateOptions | null;
@@ -47,7 +50,7 @@ export interface ResolvedClientOptions {
   http2: true | ClientHttp2Session | null;
 }
 
-const KNOWN = new Set(['headers', 'origin', 'handshakeTimeout', 'maxPayload', 'closeTimeout', 'tls', 'ca', 'rejectUnauthorized', 'perMessageDeflate', 'http2']);
+const KNOWN = new Set(['headers', 'origin', 'handshakeTimeout', 'maxPayload', 'maxFragments', 'closeTimeout', 'tls', 'ca', 'rejectUnauthorized', 'perMessageDeflate', 'http2']);
 
 function integer(o: Record<string, unknown>, name: string, fallback: number, min: number): number {
   const v = o[name];
@@ -85,6 +88,7 @@ export function resolveClientOptions(input: ClientOptions | undefined): Resolved
     origin: o.origin as string | undefined,
     handshakeTimeout: integer(o, 'handshakeTimeout', 30_000, 0),
     maxPayload: integer(o, 'maxPayload', DEFAULT_MAX_PAYLOAD, 1),
+    maxFragments: o.maxFragments === Infinity ? Infinity : integer(o, 'maxFragments', DEFAULT_MAX_FRAGMENTS, 1),
     closeTimeout: integer(o, 'closeTimeout', 5_000, 1),
     tls,
     deflate: resolveDeflateOptions(o.perMessageDeflate, 'perMessageDeflate', 'client'),

@@ -14,6 +14,8 @@ export interface ProtocolConnectionOptions {
   /** 'server' reads masked frames and writes unmasked ones; 'client' the reverse. */
   role: 'server' | 'client';
   maxPayload: number;
+  /** Most frames one message may arrive in (1009 beyond). Default DEFAULT_MAX_FRAGMENTS. */
+  maxFragments?: number;
   /** Text messages reach onMessage as UTF-8 bytes instead of strings. Default false. */
   textAsBytes?: boolean;
   /** Check text messages and close reasons for UTF-8. Default true. */
@@ -51,7 +53,7 @@ export abstract class ProtocolConnection extends MessageLayer {
   private outgoingFragmented = 0;
 
   constructor(options: ProtocolConnectionOptions) {
-    super({ expectMasked: options.role === 'server', maxPayload: options.maxPayload, textAsBytes: options.textAsBytes, validateUtf8: options.validateUtf8 });
+    super({ expectMasked: options.role === 'server', maxPayload: options.maxPayload, maxFragments: options.maxFragments, textAsBytes: options.textAsBytes, validateUtf8: options.validateUtf8 });
     this.autoPong = options.autoPong !== false;
     this.echoCloseReason = options.echoCloseReason === true;
   }

@@ -28,6 +28,13 @@ export const MAX_CONTROL_PAYLOAD = 125;
 export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
 
 /**
+ * Default limit on the frames of one message (`ws` has the same default). Each frame costs
+ * parsing work whatever its size, and small ones let a message creep up to maxPayload: an
+ * endless message in 1 KiB fragments is cut off at 16 MiB instead of 64.
+ */
+export const DEFAULT_MAX_FRAGMENTS = 16 * 1024;
+
+/**
  * The server's default limit on connections with permessage-deflate. A compressed message
  * inflates up to about 1000 times its size: 16 KB on the wire may cost 16 MiB of memory and
  * the CPU to inflate (and often to compress an answer) that much.

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { MAX_CONTROL_PAYLOAD, Opcode } from './constants.js';
+import { DEFAULT_MAX_FRAGMENTS, MAX_CONTROL_PAYLOAD, Opcode } from './constants.js';
 import { CloseCode, isValidWireCloseCode } from './close-codes.js';
 import { packMask, unmaskPacked } from './mask.js';
 import { decodeUtf8, Utf8Validator } from './utf8.js';
@@ -14,14 +14,6 @@ const enum ReadState {
 }
 
 /**
- * Fragments a message may use for free; past that a message must average at least
- * BYTES_PER_FRAGMENT payload bytes per frame. A 4 MiB message in 64-byte fragments is
- * fine, a stream of empty fragments is cut off after a few thousand frames.
- */
-const FREE_FRAGMENTS = 4096;
-const BYTES_PER_FRAGMENT = 16;
-
-/**
  * Reassembly buffers grow with what has arrived, never with what a header announced: to
  * twice the bytes received, or by this much if that is more (a message that spans two
  * chunks usually fits the first allocation), and never past the end of the last frame.
@@ -34,6 +26,8 @@ export interface FrameReaderOptions {
   expectMasked: boolean;
   /** Largest message accepted, fragmented or not. */
   maxPayload: number;
+  /** Most frames one message may arrive in. Default DEFAULT_MAX_FRAGMENTS (16,384); Infinity for no limit. */
+  maxFragments?: number;
   /** Deliver text messages as their UTF-8 bytes (a Buffer) instead of a decoded string. Default false. */
   textAsBytes?: boolean;
   /** Check that text messages and close reasons are UTF-8 (RFC 6455 §8.1). Default true; false trusts the peer. */
@@ -52,6 +46,7 @@ export interface FrameReaderOptions {
 export abstract class FrameReader {
   protected expectMasked: boolean;
   protected maxPayload: number;
+  private readonly maxFragments: number;
   /** RSV bits an extension has negotiated (0x40 for permessage-deflate). */
   protected allowedRsv = 0;
   /** Text messages reach onMessage as bytes (already validated unless validateUtf8 is false). */
@@ -85,6 +80,7 @@ export abstract class FrameReader {
   constructor(options: FrameReaderOptions) {
     this.expectMasked = options.expectMasked;
     this.maxPayload = options.maxPayload;
+    this.maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.textAsBytes = options.textAsBytes === true;
     this.validateUtf8 = options.validateUtf8 !== false;
   }
@@ -271,9 +267,9 @@ export abstract class FrameReader {
         this.messageLength = 0;
         this.messageFrames = 0;
       }
-      if (++this.messageFrames > FREE_FRAGMENTS && this.messageFrames > FREE_FRAGMENTS + (this.messageLength + len) / BYTES_PER_FRAGMENT) {
-        return !this.refuse(CloseCode.MessageTooBig, 'too many fragments');
-      }
+      // 1009 rather than 1008 (RFC 6455 §7.4.1): the message is too big for us to process,
+      // counted in frames instead of bytes; 1008 is the generic code for when none fits better.
+      if (++this.messageFrames > this.maxFragments) return !this.refuse(CloseCode.MessageTooBig, 'too many fragments');
     }
     this.frameFin = (b0 & 0x80) !== 0;
     this.frameOpcode = opcode;

@@ -1,5 +1,5 @@
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
-import { DEFAULT_COMPRESSED_MAX_PAYLOAD, DEFAULT_MAX_PAYLOAD, resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../protocol/index.js';
+import { DEFAULT_COMPRESSED_MAX_PAYLOAD, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../protocol/index.js';
 import type { ServerSocket } from './server-socket.js';
 import type { UpgradeRequest } from './upgrade-request.js';
 
@@ -51,6 +51,11 @@ export interface ServerOptions<U = unknown> extends ServerHandlers<U> {
    * of a few KB can inflate to megabytes); a value given here applies to both.
    */
   maxPayload?: number;
+  /**
+   * Most frames one message may arrive in: a message in more fragments is refused with 1009
+   * at the header of the frame past the limit. Default 16,384; Infinity for no limit.
+   */
+  maxFragments?: number;
   /** Most bytes a socket may have queued for writing before the backpressure policy applies. Default 1 MiB. */
   maxBackpressure?: number;
   /** 'close' closes a slow consumer with 1008; 'drop' drops messages while it is over the limit. Default 'close'. */
@@ -102,6 +107,7 @@ export interface ResolvedServerOptions {
   maxPayload: number;
   /** maxPayload on connections with permessage-deflate. */
   compressedMaxPayload: number;
+  maxFragments: number;
   maxBackpressure: number;
   dropOnBackpressure: boolean;
   heartbeatInterval: number;
@@ -119,7 +125,7 @@ export interface ResolvedServerOptions {
 const HANDLER_NAMES = ['open', 'message', 'drain', 'close', 'ping', 'pong', 'protocolError', 'error', 'verify', 'selectProtocol'] as const;
 const FLAGS = ['autoPong', 'textAsBytes', 'validateUtf8', 'echoCloseReason'] as const;
 const KNOWN = new Set<string>([
-  ...HANDLER_NAMES, ...FLAGS, 'port', 'host', 'tls', 'path', 'maxPayload', 'maxBackpressure', 'backpressurePolicy', 'heartbeatInterval',
+  ...HANDLER_NAMES, ...FLAGS, 'port', 'host', 'tls', 'path', 'maxPayload', 'maxFragments', 'maxBackpressure', 'backpressurePolicy', 'heartbeatInterval',
   'idleTimeout', 'handshakeTimeout', 'closeTimeout', 'maxHeaderSize', 'maxConnections', 'origins', 'protocols', 'perMessageDeflate',
 ]);
 
@@ -172,6 +178,7 @@ export function resolveServerOptions(input: ServerOptions<never> | undefined): R
     path: o.path as ResolvedServerOptions['path'],
     maxPayload: count(o, 'maxPayload', DEFAULT_MAX_PAYLOAD, 1),
     compressedMaxPayload: count(o, 'maxPayload', DEFAULT_COMPRESSED_MAX_PAYLOAD, 1),
+    maxFragments: count(o, 'maxFragments', DEFAULT_MAX_FRAGMENTS, 1),
     maxBackpressure: count(o, 'maxBackpressure', 1024 * 1024, 1),
     dropOnBackpressure: o.backpressurePolicy === 'drop',
     heartbeatInterval: count(o, 'heartbeatInterval', 30_000, 0, MAX_TIMER),

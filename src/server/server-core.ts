@@ -3,6 +3,7 @@ import type { ServerCounters } from './server-stats.js';
 /** The settings a connection reads (a part of ResolvedServerOptions, which also holds the handshake's). */
 export interface ConnectionSettings {
   readonly maxPayload: number;
+  readonly maxFragments: number;
   readonly maxBackpressure: number;
   readonly dropOnBackpressure: boolean;
   readonly closeTimeout: number;

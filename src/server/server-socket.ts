@@ -85,7 +85,7 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     extensions: string,
   ) {
     const o = core.options;
-    super({ role: 'server', maxPayload: o.maxPayload, autoPong: o.autoPong, textAsBytes: o.textAsBytes, validateUtf8: o.validateUtf8, echoCloseReason: o.echoCloseReason });
+    super({ role: 'server', maxPayload: o.maxPayload, maxFragments: o.maxFragments, autoPong: o.autoPong, textAsBytes: o.textAsBytes, validateUtf8: o.validateUtf8, echoCloseReason: o.echoCloseReason });
     this.data = data;
     this.protocol = protocol;
     this.extensions = extensions;

@@ -4,6 +4,7 @@ import type { Link, LinkOwner } from './link.js';
 
 export interface ClientLinkOptions {
   maxPayload: number;
+  maxFragments: number;
   autoPong: boolean;
   validateUtf8: boolean;
   closeTimeout: number;
@@ -26,7 +27,7 @@ export class ClientLink extends ProtocolConnection implements Link {
     private readonly owner: LinkOwner,
     private readonly options: ClientLinkOptions,
   ) {
-    super({ role: 'client', maxPayload: options.maxPayload, autoPong: options.autoPong, textAsBytes: true, validateUtf8: options.validateUtf8, echoCloseReason: true });
+    super({ role: 'client', maxPayload: options.maxPayload, maxFragments: options.maxFragments, autoPong: options.autoPong, textAsBytes: true, validateUtf8: options.validateUtf8, echoCloseReason: true });
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('close', () => this.onTransportClose());

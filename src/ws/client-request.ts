@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { HANDSHAKE_GUID } from '../protocol/index.js';
 import { ClientLink } from './client-link.js';
 import { clientDeflate, type WsDeflateOptions } from './deflate-options.js';
-import type { Link, LinkOwner } from './link.js';
+import { wsMaxFragments, type Link, type LinkOwner } from './link.js';
 
 /**
  * What connect() drives on the WebSocket it connects: a narrow view of it, so that this
@@ -55,6 +55,7 @@ interface Resolved {
   autoPong: boolean;
   closeTimeout: number;
   maxPayload: number;
+  maxFragments: number;
   skipUTF8Validation: boolean;
   followRedirects: boolean;
   maxRedirects: number;
@@ -92,6 +93,7 @@ export function connect<W extends ConnectingSocket>(ws: W, address: string | URL
     autoPong: options?.autoPong ?? true,
     closeTimeout: options?.closeTimeout ?? 30_000,
     maxPayload: options?.maxPayload ?? 100 * 1024 * 1024,
+    maxFragments: wsMaxFragments(options?.maxFragments),
     skipUTF8Validation: options?.skipUTF8Validation ?? false,
     followRedirects: options?.followRedirects ?? false,
     maxRedirects: options?.maxRedirects ?? 10,
@@ -252,7 +254,7 @@ function request<W extends ConnectingSocket>(ws: W, address: string | URL, proto
       if (typeof outcome === 'string') return fail(outcome);
       codec = outcome;
     }
-    const link = new ClientLink(socket, ws, { maxPayload: r.maxPayload, autoPong: r.autoPong, validateUtf8: !r.skipUTF8Validation, closeTimeout: r.closeTimeout });
+    const link = new ClientLink(socket, ws, { maxPayload: r.maxPayload, maxFragments: r.maxFragments, autoPong: r.autoPong, validateUtf8: !r.skipUTF8Validation, closeTimeout: r.closeTimeout });
     if (codec !== null) link.enableDeflate(codec);
     (socket as net.Socket).setTimeout?.(0);
     (socket as net.Socket).setNoDelay?.(true);

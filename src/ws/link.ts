@@ -34,3 +34,9 @@ export interface LinkOwner {
   linkError(code: number, reason: string): void;
   linkClosed(): void;
 }
+
+/** ws's maxFragments (default 16,384; 0 or less: no limit) as the engine's. */
+export function wsMaxFragments(value: number | undefined): number {
+  if (value === undefined) return 16 * 1024;
+  return value > 0 ? value : Infinity;
+}

@@ -8,6 +8,7 @@ import { WebSocketServer as CoreServer, type ServerSocket } from '../server/inde
 import { serverDeflate, type ServerDeflate, type WsDeflateOptions } from './deflate-options.js';
 import { abortHandshake, parseSubprotocols, refuseClient } from './handshake-response.js';
 import { WebSocket } from './websocket.js';
+import { wsMaxFragments } from './link.js';
 
 export interface VerifyClientInfo {
   origin: string | undefined;
@@ -38,8 +39,9 @@ export interface ServerOptions {
   autoPong?: boolean;
   closeTimeout?: number;
   WebSocket?: typeof WebSocket;
-  /** Accepted for compatibility, not used: Tether's engine has its own limits on fragments. */
+  /** Accepted for compatibility, not used: Tether's engine does not keep a message as a list of chunks. */
   maxBufferedChunks?: number;
+  /** Most frames one message may arrive in, as in ws: default 16,384, 0 for no limit. */
   maxFragments?: number;
   maxPendingAutoPongs?: number;
   /** Tether: ping idle peers this often and drop those that did not answer the previous ping (ms). Default 0: off, as in ws. */
@@ -127,6 +129,7 @@ export class WebSocketServer extends EventEmitter {
     // Validates the Tether-level options (TypeError naming a wrong one) before anything listens.
     this._core = new CoreServer<WebSocket>({
       maxPayload: o.maxPayload > 0 ? o.maxPayload : Number.MAX_SAFE_INTEGER,
+      maxFragments: wsMaxFragments(o.maxFragments),
       closeTimeout: o.closeTimeout,
       heartbeatInterval: o.heartbeatInterval ?? 0,
       idleTimeout: o.idleTimeout ?? 0,

@@ -29,7 +29,9 @@ function bigText(n: number): Buffer {
 }
 
 describe('9 Large messages', () => {
-  const echo = useEchoServer();
+  // 9.3.1/9.4.1 send 4 MiB in 64-byte fragments: 65,536 frames, over the default maxFragments
+  // (16,384; test/server/fragment-flood.test.ts checks that default).
+  const echo = useEchoServer({ maxFragments: 64 * KiB });
   for (const size of [64 * KiB, 256 * KiB, MiB, 4 * MiB, 16 * MiB]) {
     for (const [op, name] of [[TEXT, 'text'], [BINARY, 'binary']] as const) {
       test(`9.${op}: ${name} message of ${size / KiB} KiB echoed intact`, { timeout: 20000 }, () =>

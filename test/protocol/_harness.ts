@@ -21,8 +21,8 @@ export class Recorder extends ProtocolConnection {
   sent: Buffer[] = [];
   readonly role: 'server' | 'client';
 
-  constructor(role: 'server' | 'client', maxPayload = BIG_MAX) {
-    super({ role, maxPayload });
+  constructor(role: 'server' | 'client', maxPayload = BIG_MAX, maxFragments?: number) {
+    super({ role, maxPayload, maxFragments });
     this.role = role;
   }
 

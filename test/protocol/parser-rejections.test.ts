@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Opcode } from '../../src/protocol/index.js';
-import { KEY, Recorder, assertFailed, cframe, frame } from './_harness.js';
+import { BIG_MAX, KEY, Recorder, assertFailed, cframe, frame } from './_harness.js';
 
 const PROTOCOL_ERROR = 1002;
 const INVALID_PAYLOAD = 1007;
@@ -273,7 +273,7 @@ test('after a failure nothing more is parsed, even in the same chunk', () => {
   assertFailed(r, INVALID_PAYLOAD);
 });
 
-test('a 4 MiB message in 64-byte fragments is delivered intact', () => {
+test('a 4 MiB message in 64-byte fragments (65,536 frames, over the default maxFragments) is delivered intact with maxFragments 65,536', () => {
   const total = 4 * 1024 * 1024;
   const data = Buffer.alloc(total);
   for (let i = 0; i < total; i++) data[i] = (i * 131 + (i >>> 9)) & 0xff;
@@ -281,7 +281,7 @@ test('a 4 MiB message in 64-byte fragments is delivered intact', () => {
   for (let pos = 0; pos < total; pos += 64) {
     chunks.push(cframe(pos === 0 ? Opcode.Binary : Opcode.Continuation, data.subarray(pos, pos + 64), { fin: pos + 64 >= total }));
   }
-  const r = new Recorder('server', 8 * 1024 * 1024);
+  const r = new Recorder('server', 8 * 1024 * 1024, 65_536);
   // Fed in chunks of ~100 KB that do not line up with frame boundaries.
   const stream = Buffer.concat(chunks);
   for (let pos = 0; pos < stream.length; pos += 100_003) r.receive(stream.subarray(pos, pos + 100_003));
@@ -291,13 +291,28 @@ test('a 4 MiB message in 64-byte fragments is delivered intact', () => {
   assert.ok(data.equals(e.data as Buffer), '4 MiB delivered intact');
 });
 
+test('maxFragments: a message in exactly that many frames is delivered; one more frame is refused (1009) at its header', () => {
+  const ok = new Recorder('server', BIG_MAX, 4);
+  ok.feed(Buffer.concat([cframe(Opcode.Text, 'a', { fin: false }), cframe(Opcode.Continuation, 'b', { fin: false }), cframe(Opcode.Continuation, 'c', { fin: false }), cframe(Opcode.Continuation, 'd')]));
+  assert.deepEqual(ok.events, [{ type: 'message', data: 'abcd', binary: false }]);
+  // The count starts again with each message.
+  ok.feed(Buffer.concat([cframe(Opcode.Binary, 'e', { fin: false }), cframe(Opcode.Continuation, 'f', { fin: false }), cframe(Opcode.Continuation, 'g', { fin: false }), cframe(Opcode.Continuation, 'h')]));
+  assert.equal(ok.events.length, 2);
+  const over = new Recorder('server', BIG_MAX, 4);
+  const fifth = cframe(Opcode.Continuation, 'e');
+  over.feed(Buffer.concat([cframe(Opcode.Text, 'a', { fin: false }), ...['b', 'c', 'd'].map((x) => cframe(Opcode.Continuation, x, { fin: false })), fifth.subarray(0, 6)]));
+  // Only the fifth frame's header (6 bytes with the mask key) has arrived, none of its payload.
+  assertFailed(over, TOO_BIG);
+  assert.deepEqual(over.events.at(-1), { type: 'failure', code: TOO_BIG, reason: 'too many fragments' });
+});
+
 test('a flood of empty continuation fragments is refused (1009)', () => {
   const r = new Recorder('server');
   const frames: Buffer[] = [cframe(Opcode.Binary, Buffer.alloc(0), { fin: false })];
   for (let i = 0; i < 20_000; i++) frames.push(cframe(Opcode.Continuation, Buffer.alloc(0), { fin: false }));
   r.feed(Buffer.concat(frames));
   assertFailed(r, TOO_BIG);
-  // Also for tiny fragments that average under 16 bytes: 1 byte each.
+  // Also for 1-byte fragments.
   const r2 = new Recorder('server');
   const tiny: Buffer[] = [cframe(Opcode.Text, 'a', { fin: false })];
   for (let i = 0; i < 20_000; i++) tiny.push(cframe(Opcode.Continuation, 'a', { fin: false }));

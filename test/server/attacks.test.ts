@@ -67,6 +67,13 @@ test('fragment flood (an endless fragmented message): closed with 1009 at maxPay
   assert.deepEqual(r.facts.codes, { '1009': 2 }, r.outcome);
 });
 
+test('fragment flood with the default limits: closed with 1009 at maxFragments (16 MiB of 1 KiB frames), not at maxPayload (64 MiB)', async (t) => {
+  const r = await attack(t, 'fragment-flood', { connections: 2, seconds: 6 });
+  assert.deepEqual(r.facts.codes, { '1009': 2 }, r.outcome);
+  // Without maxFragments each connection reassembled up to 64 MiB (about 190 MB for two).
+  assert.ok(r.rssPeakMB - r.rssBeforeMB < 110, `RSS grew by ${(r.rssPeakMB - r.rssBeforeMB).toFixed(1)} MB`);
+});
+
 test('decompression bombs (16 MiB each, with --deflate): echoed while the other client keeps its echoes', async (t) => {
   const r = await attack(t, 'bomb', { bombs: 3, server: { maxPayload: 16 * 1024 * 1024 } });
   assert.equal(r.facts['bombs'], 3);
