@@ -1,3 +1,4 @@
+import { AsyncQueue } from '../protocol/index.js';
 import type { CloseEvent, ErrorEvent } from './events.js';
 
 /** What `for await (const data of ws)` yields: the message's data as binaryType says. */
@@ -19,10 +20,7 @@ export interface IterableSocket {
  * close the connection.
  */
 export function iterateMessages(ws: IterableSocket): AsyncIterableIterator<WebSocketData> {
-  const queue: WebSocketData[] = [];
-  let waiter: { resolve(r: IteratorResult<WebSocketData>): void; reject(err: Error): void } | null = null;
-  let ended = false;
-  let failure: Error | null = null;
+  let listening = true;
   let holding = false;
   let lastError: Error | undefined;
 
@@ -31,72 +29,26 @@ export function iterateMessages(ws: IterableSocket): AsyncIterableIterator<WebSo
     holding = on;
     ws.holdReading(on ? 1 : -1);
   };
-  const onMessage = (e: MessageEvent): void => {
-    if (waiter !== null) {
-      const w = waiter;
-      waiter = null;
-      w.resolve({ value: e.data as WebSocketData, done: false });
-      return;
-    }
-    queue.push(e.data as WebSocketData);
-    hold(true);
-  };
-  const onError = (e: ErrorEvent): void => {
-    lastError = e.error;
-  };
-  const onClose = (e: CloseEvent): void => {
-    stop();
-    if (!e.wasClean) {
-      failure = new Error(`the connection closed abnormally (${e.code}${lastError ? `: ${lastError.message}` : ''})`, { cause: lastError });
-    }
-    if (waiter !== null) {
-      const w = waiter;
-      waiter = null;
-      if (failure !== null) w.reject(failure);
-      else w.resolve({ value: undefined, done: true });
-    }
-  };
   const stop = (): void => {
-    if (ended) return;
-    ended = true;
+    if (!listening) return;
+    listening = false;
     hold(false);
     ws.removeEventListener('message', onMessage);
     ws.removeEventListener('error', onError);
     ws.removeEventListener('close', onClose);
   };
+  const queue = new AsyncQueue<WebSocketData>({ backlog: hold, stop });
+  const onMessage = (e: MessageEvent): void => queue.push(e.data as WebSocketData);
+  const onError = (e: ErrorEvent): void => {
+    lastError = e.error;
+  };
+  const onClose = (e: CloseEvent): void => {
+    stop();
+    if (e.wasClean) queue.end();
+    else queue.end(new Error(`the connection closed abnormally (${e.code}${lastError ? `: ${lastError.message}` : ''})`, { cause: lastError }));
+  };
   ws.addEventListener('message', onMessage);
   ws.addEventListener('error', onError);
   ws.addEventListener('close', onClose);
-
-  return {
-    next(): Promise<IteratorResult<WebSocketData>> {
-      if (queue.length > 0) {
-        const value = queue.shift()!;
-        if (queue.length === 0) hold(false);
-        return Promise.resolve({ value, done: false });
-      }
-      if (failure !== null) {
-        const err = failure;
-        failure = null; // Thrown once; the iterator is then done.
-        return Promise.reject(err);
-      }
-      if (ended) return Promise.resolve({ value: undefined, done: true });
-      if (waiter !== null) return Promise.reject(new Error('next() called again before the previous call settled'));
-      return new Promise((resolve, reject) => (waiter = { resolve, reject }));
-    },
-    return(): Promise<IteratorResult<WebSocketData>> {
-      stop();
-      queue.length = 0;
-      failure = null;
-      if (waiter !== null) {
-        const w = waiter;
-        waiter = null;
-        w.resolve({ value: undefined, done: true });
-      }
-      return Promise.resolve({ value: undefined, done: true });
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+  return queue;
 }

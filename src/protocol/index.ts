@@ -15,3 +15,4 @@ export * from './permessage-deflate-negotiation.js';
 export * from './zlib-sync.js';
 export * from './deflate-codec.js';
 export * from './extended-connect.js';
+export * from './async-queue.js';

@@ -1,3 +1,6 @@
+// The protocol's queue file alone (no index): it imports nothing, so the browser bundle can take it.
+import { AsyncQueue } from '../../protocol/async-queue.js';
+
 /** What the iterator needs from its subscription: its messages, errors, and its end. */
 export interface IterableSubscription<T> {
   on(event: 'message', fn: (data: T) => void): () => void;
@@ -15,73 +18,27 @@ export interface IterableSubscription<T> {
  * Leaving the loop stops listening; it does not unsubscribe.
  */
 export function iterateSubscription<T>(sub: IterableSubscription<T>): AsyncIterableIterator<T> {
-  const queue: T[] = [];
-  let waiter: { resolve(r: IteratorResult<T>): void; reject(err: Error): void } | null = null;
-  let ended = sub.state === 'unsubscribed';
-  let failure: Error | null = null;
   const offs: Array<() => void> = [];
-
-  const settle = (): void => {
-    const w = waiter;
-    if (w === null) return;
-    waiter = null;
-    if (failure !== null) {
-      w.reject(failure);
-      failure = null;
-    } else {
-      w.resolve({ value: undefined, done: true });
-    }
-  };
   const stop = (): void => {
-    ended = true;
     for (const off of offs.splice(0)) off();
   };
-  if (!ended) {
-    offs.push(
-      sub.on('message', (data) => {
-        if (waiter !== null) {
-          const w = waiter;
-          waiter = null;
-          w.resolve({ value: data, done: false });
-        } else {
-          queue.push(data);
-        }
-      }),
-      sub.on('error', (err) => {
-        // Only a refused first subscribe ends the subscription; later errors (a failed resync) do not.
-        if (sub.state !== 'unsubscribed') return;
-        failure = err;
-        stop();
-        settle();
-      }),
-      sub.onEnd(() => {
-        stop();
-        settle();
-      }),
-    );
+  const queue = new AsyncQueue<T>({ stop });
+  if (sub.state === 'unsubscribed') {
+    queue.end();
+    return queue;
   }
-
-  return {
-    next(): Promise<IteratorResult<T>> {
-      if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
-      if (failure !== null) {
-        const err = failure;
-        failure = null; // Thrown once; the iterator is then done.
-        return Promise.reject(err);
-      }
-      if (ended) return Promise.resolve({ value: undefined, done: true });
-      if (waiter !== null) return Promise.reject(new Error('next() called again before the previous call settled'));
-      return new Promise((resolve, reject) => (waiter = { resolve, reject }));
-    },
-    return(): Promise<IteratorResult<T>> {
+  offs.push(
+    sub.on('message', (data) => queue.push(data)),
+    sub.on('error', (err) => {
+      // Only a refused first subscribe ends the subscription; later errors (a failed resync) do not.
+      if (sub.state !== 'unsubscribed') return;
       stop();
-      queue.length = 0;
-      failure = null;
-      settle();
-      return Promise.resolve({ value: undefined, done: true });
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+      queue.end(err);
+    }),
+    sub.onEnd(() => {
+      stop();
+      queue.end();
+    }),
+  );
+  return queue;
 }
