@@ -43,6 +43,20 @@ export interface WebSocketServerStats {
   backpressureCloses: number;
 }
 
+/** The number fields of a counters object. */
+export type Counts<C> = { [K in keyof C as C[K] extends number ? K : never]: number };
+
+/**
+ * A copy of a counters object's number fields, for a stats() snapshot that later counting
+ * does not change. Counters are plain fields (one increment on the hot path); this is the
+ * one place that reads them all, for the server's stats() and the realtime layer's.
+ */
+export function countsOf<C extends object>(counters: C): Counts<C> {
+  const out: Record<string, number> = {};
+  for (const [name, value] of Object.entries(counters)) if (typeof value === 'number') out[name] = value;
+  return out as Counts<C>;
+}
+
 /** The mutable counters behind stats(), shared by a server and its connections. */
 export class ServerCounters {
   connectionsOpened = 0;
@@ -52,8 +66,7 @@ export class ServerCounters {
   backpressureDrops = 0;
   backpressureCloses = 0;
   /** Bytes of connections already closed (open ones are read from their sockets). */
-  closedBytesIn = 0;
-  closedBytesOut = 0;
+  readonly closedBytes = { in: 0, out: 0 };
   readonly closes = new Map<number, number>();
   readonly handshakeFailures = new Map<string, number>();
 
@@ -63,13 +76,13 @@ export class ServerCounters {
 
   closed(code: number, socket: Duplex): void {
     this.closes.set(code, (this.closes.get(code) ?? 0) + 1);
-    this.closedBytesIn += bytesRead(socket);
-    this.closedBytesOut += bytesWritten(socket);
+    this.closedBytes.in += bytesRead(socket);
+    this.closedBytes.out += bytesWritten(socket);
   }
 
   snapshot(open: Iterable<{ socket: Duplex }>, connections: number, handshaking: number): WebSocketServerStats {
-    let bytesIn = this.closedBytesIn;
-    let bytesOut = this.closedBytesOut;
+    let bytesIn = this.closedBytes.in;
+    let bytesOut = this.closedBytes.out;
     for (const ws of open) {
       bytesIn += bytesRead(ws.socket);
       bytesOut += bytesWritten(ws.socket);
@@ -77,16 +90,11 @@ export class ServerCounters {
     return {
       connections,
       handshaking,
-      connectionsOpened: this.connectionsOpened,
+      ...countsOf<ServerCounters>(this),
       closesByCode: Object.fromEntries([...this.closes].sort((a, b) => a[0] - b[0]).map(([k, v]) => [String(k), v])),
       handshakeFailures: Object.fromEntries([...this.handshakeFailures].sort()),
-      messagesIn: this.messagesIn,
-      messagesOut: this.messagesOut,
       bytesIn,
       bytesOut,
-      backpressure: this.backpressure,
-      backpressureDrops: this.backpressureDrops,
-      backpressureCloses: this.backpressureCloses,
     };
   }
 }

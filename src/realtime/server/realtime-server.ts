@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type Http2ServerLike, type ServerOptions, type ServerSocket, type UpgradeRequest } from '../../server/index.js';
+import { countsOf, WebSocketServer, type Http2ServerLike, type ServerOptions, type ServerSocket, type UpgradeRequest } from '../../server/index.js';
 import type { Adapter, AdapterLink, HistoryResult, Member, Publication, TopicPolicy } from '../adapters/adapter.js';
 import { codecForSubprotocol, codecs, jsonCodec, type Codec } from '../wire/codec.js';
 import { MemoryAdapter } from '../adapters/memory-adapter.js';
@@ -188,15 +188,8 @@ export class RealtimeServer<U = unknown> implements SessionHost {
       sessionsConnecting: this.sessions.size - sessions,
       subscriptions,
       topics: this.fanout.size,
-      sessionsOpened: c.sessionsOpened,
-      authFailures: c.authFailures,
-      publishes: c.publishes,
-      deliveries: c.deliveries,
-      conflated: c.conflated,
-      recovered: c.recovered,
-      unrecoverable: c.unrecoverable,
-      rateLimited: c.rateLimited,
-      adapter: { requests: c.adapter.requests, errors: c.adapter.errors, seconds: c.adapter.seconds, connected: this.link.connected !== false },
+      ...countsOf(c),
+      adapter: { ...countsOf(c.adapter), connected: this.link.connected !== false },
       websocket: this.websocket.stats(),
     };
   }
