@@ -1,4 +1,4 @@
-import { AsyncQueue } from '../protocol/index.js';
+import { AsyncQueue } from '../protocol/async-queue.js';
 import type { CloseEvent, ErrorEvent } from './events.js';
 
 /** What `for await (const data of ws)` yields: the message's data as binaryType says. */

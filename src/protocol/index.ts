@@ -15,4 +15,3 @@ export * from './permessage-deflate-negotiation.js';
 export * from './zlib-sync.js';
 export * from './deflate-codec.js';
 export * from './extended-connect.js';
-export * from './async-queue.js';

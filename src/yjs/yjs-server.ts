@@ -1,10 +1,9 @@
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Server as HttpServer } from 'node:http';
 import type * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import { CloseCode } from '../protocol/index.js';
 import { WebSocketServer, type ServerOptions, type ServerSocket, type UpgradeRequest, type VerifyResult } from '../server/index.js';
+import { WebSocketHost } from '../server/websocket-host.js';
 import { SharedDocument, YjsConnection } from './shared-document.js';
 import { YjsWireError } from './wire.js';
 
@@ -59,16 +58,16 @@ const KNOWN = new Set(['port', 'host', 'tls', 'prefix', 'websocket', 'maxDocumen
  * for the life of the server; a newcomer receives the whole document, and its awareness
  * (cursor, name) is relayed to the others and removed when it leaves.
  */
-export class YjsServer {
+export class YjsServer extends WebSocketHost<YjsConnection> {
   readonly websocket: WebSocketServer<YjsConnection>;
   readonly prefix: string;
   private readonly docs = new Map<string, SharedDocument>();
   private readonly maxDocuments: number;
   private readonly maxNameLength: number;
   private readonly config: YjsServerOptions;
-  readonly listening: Promise<AddressInfo> | null = null;
 
   constructor(options: YjsServerOptions = {}) {
+    super();
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
     for (const key of Object.keys(options)) if (!KNOWN.has(key)) throw new TypeError(`unknown option ${key}`);
     const prefix = options.prefix ?? '/';
@@ -97,28 +96,7 @@ export class YjsServer {
     };
     if (options.tls !== undefined) wsOptions.tls = options.tls;
     this.websocket = new WebSocketServer<YjsConnection>(wsOptions);
-    if (options.port !== undefined) {
-      this.listening = this.listen(options.port, options.host);
-      this.listening.catch(() => {});
-    }
-  }
-
-  listen(port = 0, host?: string): Promise<AddressInfo> {
-    return this.websocket.listen(port, host);
-  }
-
-  address(): AddressInfo | null {
-    return this.websocket.address();
-  }
-
-  /** Takes the upgrades under the prefix from an http/https server. */
-  attach(server: HttpServer): this {
-    this.websocket.attach(server);
-    return this;
-  }
-
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.websocket.handleUpgrade(req, socket, head);
+    this.listenIfPort(options.port, options.host);
   }
 
   /** The document of that name, if it is in memory. */

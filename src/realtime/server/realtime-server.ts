@@ -1,7 +1,7 @@
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { countsOf, WebSocketServer, type Http2ServerLike, type ServerOptions, type ServerSocket, type UpgradeRequest } from '../../server/index.js';
+import { WebSocketServer, type ServerOptions, type ServerSocket, type UpgradeRequest } from '../../server/index.js';
+// Internal to the server part (not in its index, so not public API): shared with the Yjs server.
+import { countsOf } from '../../server/server-stats.js';
+import { WebSocketHost } from '../../server/websocket-host.js';
 import type { Adapter, AdapterLink, HistoryResult, Member, Publication, TopicPolicy } from '../adapters/adapter.js';
 import { codecForSubprotocol, codecs, jsonCodec, type Codec } from '../wire/codec.js';
 import { MemoryAdapter } from '../adapters/memory-adapter.js';
@@ -33,7 +33,7 @@ const SWEEP_INTERVAL = 250;
  */
 // Also the DispatchHost and FlowHost of its dispatch and subscription flow (checked where it
 // hands itself to them, not declared: those members are internal and stay out of the declarations).
-export class RealtimeServer<U = unknown> implements SessionHost {
+export class RealtimeServer<U = unknown> extends WebSocketHost<Session<U>> implements SessionHost {
   readonly options: ResolvedRealtimeOptions;
   readonly websocket: WebSocketServer<Session<U>>;
   readonly adapter: Adapter;
@@ -52,9 +52,9 @@ export class RealtimeServer<U = unknown> implements SessionHost {
   private readonly deadlines = new Set<Session<U>>();
   private sweeper: NodeJS.Timeout | null = null;
   private draining = false;
-  readonly listening: Promise<AddressInfo> | null = null;
 
   constructor(options: RealtimeServerOptions<U> = {}) {
+    super();
     const ws = options.websocket ?? {};
     this.options = resolveRealtimeOptions(options, typeof ws.maxPayload === 'number' ? ws.maxPayload : DEFAULT_REALTIME_MAX_PAYLOAD);
     this.config = options;
@@ -90,10 +90,7 @@ export class RealtimeServer<U = unknown> implements SessionHost {
     });
     this.link = meteredLink(link, this.counters.adapter);
     this.flow = new SubscriptionFlow(this);
-    if (options.port !== undefined) {
-      this.listening = this.listen(options.port, options.host);
-      this.listening.catch(() => {});
-    }
+    this.listenIfPort(options.port, options.host);
   }
 
   /**
@@ -106,24 +103,6 @@ export class RealtimeServer<U = unknown> implements SessionHost {
 
   get requestTimeout(): number {
     return this.options.requestTimeout;
-  }
-
-  listen(port = 0, host?: string): Promise<AddressInfo> {
-    return this.websocket.listen(port, host);
-  }
-
-  address(): AddressInfo | null {
-    return this.websocket.address();
-  }
-
-  /** Takes upgrades from an http/https server, and WebSocket streams from an http2 server (RFC 8441; see the websocket.path option). */
-  attach(server: HttpServer | Http2ServerLike): this {
-    this.websocket.attach(server);
-    return this;
-  }
-
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.websocket.handleUpgrade(req, socket, head);
   }
 
   /** Handles an event clients emit. One handler per event name. `T` is the type of its data (not checked: validate what clients send). */
