@@ -5,12 +5,13 @@
  * each receives the other's video (frames with a size, time advancing). The call outlives a
  * server restart; leaving ends the other's connection at once.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { networkInterfaces } from 'node:os';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { FAKE_MEDIA, LOOPBACK_ICE } from '../interop/chromium.js';
-import { closeVisitors, launchChromium, openVisitors, screenshot, startTestDemo, STEP, until } from './demo-harness.js';
+import { closeVisitors, screenshot, startTestDemo, STEP, until } from './helpers/demo-harness.js';
+import { useDemo } from './helpers/demo-fixture.js';
 
 interface PeerView {
   name: string;
@@ -22,17 +23,7 @@ interface PeerView {
   tracks: string[];
 }
 
-let browser: Browser;
-let demo: Awaited<ReturnType<typeof startTestDemo>>;
-
-before(async () => {
-  browser = await launchChromium([...FAKE_MEDIA, ...LOOPBACK_ICE]);
-  demo = await startTestDemo();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.close({ minDelay: 0, maxDelay: 0 });
-});
+const fx = useDemo({ chromiumArgs: [...FAKE_MEDIA, ...LOOPBACK_ICE] });
 
 const peers = (p: Page): Promise<PeerView[]> => p.evaluate(() => (globalThis as any).tetherCall.peers() as PeerView[]);
 
@@ -44,7 +35,7 @@ function ownAddresses(): Set<string> {
 }
 
 test('call: two participants connect peer to peer over loopback ICE and each receives the other\'s video; leaving ends it', async () => {
-  const visitors = await openVisitors(browser, demo.url, '/call/?fresh#standup', 2);
+  const visitors = await fx.open('/call/?fresh#standup', 2);
   const [a, b] = visitors.map((v) => v.page) as [Page, Page];
   try {
     for (const p of [a, b]) {
@@ -94,9 +85,9 @@ test('call: two participants connect peer to peer over loopback ICE and each rec
 
     // The server restarts: media keeps flowing peer to peer, and when both are back in the
     // room's presence (new sessions, same peers) the call goes on without renegotiating.
-    const port = demo.port;
-    await demo.close({ minDelay: 200, maxDelay: 400 });
-    demo = await startTestDemo({ port });
+    const port = fx.demo.port;
+    await fx.demo.close({ minDelay: 200, maxDelay: 400 });
+    fx.demo = await startTestDemo({ port });
     for (const p of [a, b]) await p.waitForSelector('#conn[data-state="live"]', { timeout: STEP });
     await until('both back in the room', async () => {
       const views = await Promise.all([a, b].map(peers));

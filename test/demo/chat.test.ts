@@ -4,27 +4,18 @@
  * restart in the middle of a conversation loses and duplicates nothing (with the adapter
  * outliving the server, as a broker does, and with a fresh in-memory one).
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { MemoryAdapter } from '../../src/realtime/index.js';
-import { closeVisitors, launchChromium, openVisitors, screenshot, startTestDemo, STEP, waitLive, type Visitor } from './demo-harness.js';
+import { closeVisitors, screenshot, startTestDemo, STEP, waitLive, type Visitor } from './helpers/demo-harness.js';
+import { useDemo } from './helpers/demo-fixture.js';
 
-let browser: Browser;
-let demo: Awaited<ReturnType<typeof startTestDemo>>;
 const adapter = new MemoryAdapter();
-
-before(async () => {
-  browser = await launchChromium();
-  demo = await startTestDemo({ adapter });
-});
-after(async () => {
-  await browser?.close();
-  await demo?.close({ minDelay: 0, maxDelay: 0 });
-});
+const fx = useDemo({ demo: { adapter } });
 
 async function person(name: string, room: string): Promise<Visitor> {
-  const [v] = await openVisitors(browser, demo.url, `/chat/?room=${room}&name=${name}`, 1);
+  const [v] = await fx.open(`/chat/?room=${room}&name=${name}`, 1);
   return v!;
 }
 
@@ -98,13 +89,13 @@ async function restartMidConversation(room: string, freshAdapter: boolean): Prom
     for (const v of [alice, bob]) await waitTexts(v.page, [`${room} one`, `${room} two`]);
     await waitDelivered(bob.page, `${room} two`);
 
-    const port = demo.port;
-    await demo.close({ minDelay: 300, maxDelay: 800 });
+    const port = fx.demo.port;
+    await fx.demo.close({ minDelay: 300, maxDelay: 800 });
     await alice.page.waitForSelector('#conn[data-state="reconnecting"]', { timeout: STEP });
     // Typed while the server is away: shown at once as pending, sent when it is back.
     await say(alice.page, `${room} three (during the restart)`);
     assert.equal(await alice.page.getAttribute('.chat-msg:last-child', 'data-status'), 'pending');
-    demo = await startTestDemo({ port, adapter: freshAdapter ? new MemoryAdapter() : adapter });
+    fx.demo = await startTestDemo({ port, adapter: freshAdapter ? new MemoryAdapter() : adapter });
     for (const v of [alice, bob]) await waitLive(v.page);
     await waitDelivered(alice.page, `${room} three (during the restart)`);
     await say(bob.page, `${room} four (after)`);

@@ -4,25 +4,16 @@
  * (Tether's WebSocket underneath) edits the same document and converges too; after a server
  * restart the pages reconnect by themselves and nothing is lost or repeated.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { WebSocket } from 'tether-ws';
-import { closeVisitors, launchChromium, openVisitors, screenshot, startTestDemo, STEP, until, waitLive } from './demo-harness.js';
+import { closeVisitors, screenshot, startTestDemo, STEP, until, waitLive } from './helpers/demo-harness.js';
+import { useDemo } from './helpers/demo-fixture.js';
 
-let browser: Browser;
-let demo: Awaited<ReturnType<typeof startTestDemo>>;
-
-before(async () => {
-  browser = await launchChromium();
-  demo = await startTestDemo();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.close({ minDelay: 0, maxDelay: 0 });
-});
+const fx = useDemo();
 
 const text = (page: Page): Promise<string> => page.evaluate(() => (globalThis as any).tetherCollab.text() as string);
 const synced = (page: Page): Promise<void> => page.waitForFunction(() => (globalThis as any).tetherCollab.synced() === true, undefined, { timeout: STEP }).then(() => {});
@@ -35,7 +26,7 @@ async function sameText(pages: Page[], what: string): Promise<string> {
 }
 
 test('collab: concurrent edits in two browsers and a Node y-websocket client converge; cursors and names are shared; a restart loses nothing', async () => {
-  const visitors = await openVisitors(browser, demo.url, '/collab/?fresh#scratch', 2);
+  const visitors = await fx.open('/collab/?fresh#scratch', 2);
   const [a, b] = visitors.map((v) => v.page) as [Page, Page];
   const doc = new Y.Doc();
   let node: WebsocketProvider | undefined;
@@ -63,7 +54,7 @@ test('collab: concurrent edits in two browsers and a Node y-websocket client con
     assert.equal(await b.textContent('.cm-ySelectionInfo'), nameOfA);
 
     // A Node client with the stock provider, on Tether's WebSocket.
-    const url = demo.url.replace(/^http/, 'ws') + 'collab/ws';
+    const url = fx.demo.url.replace(/^http/, 'ws') + 'collab/ws';
     node = new WebsocketProvider(url, 'scratch', doc, { WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket, disableBc: true });
     node.awareness.setLocalStateField('user', { name: 'Node script', color: '#a78bfa' });
     await until('the Node client syncs', () => node!.synced || undefined);
@@ -78,10 +69,10 @@ test('collab: concurrent edits in two browsers and a Node y-websocket client con
     await screenshot(a, 'collab');
 
     // Restart: the pages come back by themselves; the document is whole and nothing doubled.
-    const port = demo.port;
-    await demo.close({ minDelay: 200, maxDelay: 400 });
+    const port = fx.demo.port;
+    await fx.demo.close({ minDelay: 200, maxDelay: 400 });
     await a.waitForSelector('#conn[data-state="reconnecting"]', { timeout: STEP });
-    demo = await startTestDemo({ port });
+    fx.demo = await startTestDemo({ port });
     for (const p of [a, b]) {
       await waitLive(p);
       await synced(p);

@@ -2,22 +2,13 @@
  * Tether Live, live comments page, in Chromium: a comment sent in one context flies across
  * the other's stage; a flood of 500 arrives complete, once each, in both.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { closeVisitors, launchChromium, openVisitors, screenshot, startTestDemo, STEP } from './demo-harness.js';
+import type { Page } from 'playwright-core';
+import { closeVisitors, screenshot, STEP } from './helpers/demo-harness.js';
+import { useDemo } from './helpers/demo-fixture.js';
 
-let browser: Browser;
-let demo: Awaited<ReturnType<typeof startTestDemo>>;
-
-before(async () => {
-  browser = await launchChromium();
-  demo = await startTestDemo();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.close({ minDelay: 0, maxDelay: 0 });
-});
+const fx = useDemo();
 
 type Flying = Array<{ text: string; x: number; lane: number }>;
 function onStage(page: Page): Promise<Flying> {
@@ -25,7 +16,7 @@ function onStage(page: Page): Promise<Flying> {
 }
 
 test('danmaku: a comment flies across the other stage; a flood of 500 arrives complete in both contexts', async () => {
-  const visitors = await openVisitors(browser, demo.url, '/danmaku/', 2);
+  const visitors = await fx.open('/danmaku/', 2);
   const [a, b] = visitors.map((v) => v.page) as [Page, Page];
   try {
     await a.fill('.dm-input', 'hello from A');

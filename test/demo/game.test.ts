@@ -4,12 +4,13 @@
  * are measured and shown; after a server restart both play on. Plus the snapshot layout and
  * the arena rules, in Node.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { Arena } from '../../demo/game/arena.js';
 import { ARENA_H, ARENA_W, decodeSnapshot, encodeSnapshot, validInput, type Snapshot } from '../../demo/game/snapshot.js';
-import { closeVisitors, launchChromium, openVisitors, screenshot, startTestDemo, STEP, until } from './demo-harness.js';
+import { closeVisitors, screenshot, startTestDemo, STEP, until } from './helpers/demo-harness.js';
+import { useDemo } from './helpers/demo-fixture.js';
 
 interface Seen {
   id: number;
@@ -18,17 +19,7 @@ interface Seen {
   name: string | null;
 }
 
-let browser: Browser;
-let demo: Awaited<ReturnType<typeof startTestDemo>>;
-
-before(async () => {
-  browser = await launchChromium();
-  demo = await startTestDemo();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.close({ minDelay: 0, maxDelay: 0 });
-});
+const fx = useDemo();
 
 const me = (p: Page): Promise<number | null> => p.evaluate(() => (globalThis as any).tetherGame.me() as number | null);
 const seen = (p: Page): Promise<Seen[]> => p.evaluate(() => (globalThis as any).tetherGame.players() as Seen[]);
@@ -57,7 +48,7 @@ async function moveAndWatch(a: Page, b: Page): Promise<void> {
 }
 
 test('game: two players move with the keyboard and each sees the other move; round trips are shown; a restart is survived', async () => {
-  const visitors = await openVisitors(browser, demo.url, '/game/?fresh', 2);
+  const visitors = await fx.open('/game/?fresh', 2);
   const [a, b] = visitors.map((v) => v.page) as [Page, Page];
   try {
     const idA = await until('a joined', () => me(a).then((id) => id ?? undefined));
@@ -82,9 +73,9 @@ test('game: two players move with the keyboard and each sees the other move; rou
 
     // The server restarts: both pages rejoin the new arena by themselves and play on.
     const tickBefore = (await a.evaluate(() => (globalThis as any).tetherGame.tick())) as number;
-    const port = demo.port;
-    await demo.close({ minDelay: 200, maxDelay: 400 });
-    demo = await startTestDemo({ port });
+    const port = fx.demo.port;
+    await fx.demo.close({ minDelay: 200, maxDelay: 400 });
+    fx.demo = await startTestDemo({ port });
     for (const p of [a, b]) {
       await until('snapshots of the new arena', async () => ((await p.evaluate(() => (globalThis as any).tetherGame.tick())) as number) < tickBefore || undefined);
       await until('rejoined', () => me(p).then((id) => id ?? undefined));

@@ -2,27 +2,18 @@
  * Tether Live, monitoring page, in Chromium: the charts fill with live, non-zero values, and
  * what the page shows is what stats() says.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { closeVisitors, launchChromium, openVisitors, screenshot, startTestDemo, STEP } from './demo-harness.js';
+import type { Page } from 'playwright-core';
+import { closeVisitors, screenshot, STEP } from './helpers/demo-harness.js';
+import { useDemo } from './helpers/demo-fixture.js';
 
-let browser: Browser;
-let demo: Awaited<ReturnType<typeof startTestDemo>>;
-
-before(async () => {
-  browser = await launchChromium();
-  demo = await startTestDemo();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.close({ minDelay: 0, maxDelay: 0 });
-});
+const fx = useDemo();
 
 /** stats() of every endpoint of the demo, summed, now. */
 function serverTotals(): { connections: number; messagesIn: number; messagesOut: number; bytesIn: number } {
   const t = { connections: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0 };
-  for (const e of demo.host.endpoints()) {
+  for (const e of fx.demo.host.endpoints()) {
     const s = e.server.stats();
     t.connections += s.connections;
     t.messagesIn += s.messagesIn;
@@ -42,7 +33,7 @@ function chartLast(page: Page, id: string): Promise<Record<string, number>> {
 }
 
 test('monitoring: live non-zero values in every chart, matching stats()', async () => {
-  const visitors = await openVisitors(browser, demo.url, '/monitor/', 2);
+  const visitors = await fx.open('/monitor/', 2);
   const [a] = visitors.map((v) => v.page) as [Page];
   try {
     const before = serverTotals();
@@ -69,7 +60,7 @@ test('monitoring: live non-zero values in every chart, matching stats()', async 
     const now = serverTotals();
     assert.equal(s.connections, now.connections);
     assert.equal(s.connections, 2);
-    assert.equal(s.sessions, demo.host.realtime.stats().sessions);
+    assert.equal(s.sessions, fx.demo.host.realtime.stats().sessions);
     assert.equal(Number(await a.getAttribute('[data-metric="connections"]', 'data-value')), now.connections);
     for (const k of ['messagesIn', 'messagesOut', 'bytesIn'] as const) {
       assert.ok(s.totals[k] >= before[k] + (k === 'bytesIn' ? 2000 * 200 : 2000) && s.totals[k] <= now[k], `${k}: ${before[k]} + traffic <= ${s.totals[k]} <= ${now[k]}`);

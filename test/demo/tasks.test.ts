@@ -2,22 +2,13 @@
  * Tether Live, task progress page, in Chromium: a job started in one tab runs on the server
  * and reaches 100 % in both; a tab reloaded mid-job shows where the job is.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { closeVisitors, launchChromium, openVisitors, screenshot, startTestDemo, STEP, waitLive } from './demo-harness.js';
+import type { Page } from 'playwright-core';
+import { closeVisitors, screenshot, STEP, waitLive } from './helpers/demo-harness.js';
+import { useDemo } from './helpers/demo-fixture.js';
 
-let browser: Browser;
-let demo: Awaited<ReturnType<typeof startTestDemo>>;
-
-before(async () => {
-  browser = await launchChromium();
-  demo = await startTestDemo();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.close({ minDelay: 0, maxDelay: 0 });
-});
+const fx = useDemo();
 
 function progressOf(page: Page, id: string): Promise<{ status: string; progress: number } | null> {
   return page.evaluate((jobId) => {
@@ -27,7 +18,7 @@ function progressOf(page: Page, id: string): Promise<{ status: string; progress:
 }
 
 test('tasks: a job started in one context reaches 100 % in both; a reload mid-job shows its current state', async () => {
-  const visitors = await openVisitors(browser, demo.url, '/tasks/', 2);
+  const visitors = await fx.open('/tasks/', 2);
   const [a, b] = visitors.map((v) => v.page) as [Page, Page];
   try {
     await a.click('button[data-kind="report"]');

@@ -2,22 +2,13 @@
  * Tether Live, stock ticker page, in Chromium: prices change and the chart grows; a context
  * whose page is blocked, and one whose CPU is throttled, resume showing the latest prices.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { closeVisitors, launchChromium, openVisitors, screenshot, startTestDemo, STEP } from './demo-harness.js';
+import type { Page } from 'playwright-core';
+import { closeVisitors, screenshot, STEP } from './helpers/demo-harness.js';
+import { useDemo } from './helpers/demo-fixture.js';
 
-let browser: Browser;
-let demo: Awaited<ReturnType<typeof startTestDemo>>;
-
-before(async () => {
-  browser = await launchChromium();
-  demo = await startTestDemo();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.close({ minDelay: 0, maxDelay: 0 });
-});
+const fx = useDemo();
 
 /** Symbol → update count shown in the page's table. */
 function shownSeqs(page: Page): Promise<Record<string, number>> {
@@ -25,7 +16,7 @@ function shownSeqs(page: Page): Promise<Record<string, number>> {
 }
 
 async function serverQuotes(): Promise<Array<{ s: string; p: number; n: number }>> {
-  return (await (await fetch(new URL('/ticker/api/quotes', demo.url))).json()) as Array<{ s: string; p: number; n: number }>;
+  return (await (await fetch(new URL('/ticker/api/quotes', fx.demo.url))).json()) as Array<{ s: string; p: number; n: number }>;
 }
 
 /** Every symbol on the page is at least as recent as the server's quotes fetched now. */
@@ -45,7 +36,7 @@ async function waitCaughtUp(page: Page, what: string): Promise<number> {
 }
 
 test('ticker: 60 symbols whose prices change, a chart that grows; blocked and throttled contexts resume with the latest prices', async () => {
-  const visitors = await openVisitors(browser, demo.url, '/ticker/', 2);
+  const visitors = await fx.open('/ticker/', 2);
   const [a, b] = visitors.map((v) => v.page) as [Page, Page];
   try {
     await a.waitForFunction(() => document.querySelectorAll('tr[data-symbol][data-seq]').length >= 60, undefined, { timeout: STEP });

@@ -8,19 +8,22 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { startDemo, type DemoOptions, type RunningDemo } from '../../demo/app/demo-server.js';
-import { launchChromium } from '../interop/chromium.js';
+import { startDemo, type DemoOptions, type RunningDemo } from '../../../demo/app/demo-server.js';
+import { launchChromium } from '../../interop/chromium.js';
 
 export { launchChromium };
 
 /** test-output/screenshots at the repository root (git-ignored). */
-export const SCREENSHOTS = new URL('../../../test-output/screenshots/', import.meta.url);
+export const SCREENSHOTS = new URL('../../../../test-output/screenshots/', import.meta.url);
 
 /** How long a step may take on a loaded machine before a test gives up. */
 export const STEP = 15_000;
 
+/** A running demo with its log lines. */
+export type TestDemo = RunningDemo & { logs: string[] };
+
 /** The demo on 127.0.0.1 and a free port; its log lines are kept for failure messages. */
-export async function startTestDemo(options: DemoOptions = {}): Promise<RunningDemo & { logs: string[] }> {
+export async function startTestDemo(options: DemoOptions = {}): Promise<TestDemo> {
   const logs: string[] = [];
   const demo = await startDemo({ port: 0, host: '127.0.0.1', log: (line) => logs.push(line), ...options });
   return Object.assign(demo, { logs });
