@@ -93,6 +93,37 @@ function handshake(c, extra = '') {
   });
 }
 
+/**
+ * Opens the scenario's connections (kept for cleanup) and, unless `upgrade` is false,
+ * completes their handshakes; with `reading: false` they then stop reading what the server sends.
+ */
+async function attackers({ port, connections, t0, cleanup }, { upgrade = true, extensions = '', reading = true } = {}) {
+  const conns = await openMany(connections, port, t0);
+  cleanup.push(...conns);
+  if (upgrade) await Promise.all(conns.map((c) => handshake(c, extensions)));
+  if (!reading) for (const c of conns) c.socket.pause();
+  return conns;
+}
+
+/**
+ * Writes `chunk` to each open connection whose unsent output is under `maxQueued` (so that a
+ * server that stops reading stops the flood at the TCP level), every `pauseMs`, until
+ * `seconds` after t0 or until the server has closed them all. Returns the writes made.
+ */
+async function flood(conns, chunk, { t0, seconds, maxQueued, pauseMs }) {
+  let writes = 0;
+  while (performance.now() - t0 < seconds * 1000 && conns.some((c) => c.closedAt === null)) {
+    for (const c of conns) {
+      if (c.closedAt === null && c.socket.writableLength < maxQueued) {
+        c.socket.write(chunk);
+        writes++;
+      }
+    }
+    await sleep(pauseMs);
+  }
+  return writes;
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const closedCount = (conns) => conns.filter((c) => c.closedAt !== null).length;
 const statusOf = (c) => c.head.match(/^HTTP\/1\.1 (\d+)/)?.[1] ?? (c.closedAt !== null ? 'closed' : 'open');
@@ -135,13 +166,12 @@ const SCENARIOS = {
     what: 'connections that send their request head one byte per second and never finish it',
     connections: 2000,
     seconds: 12,
-    async run({ port, connections, seconds: s, t0, cleanup }) {
-      const conns = await openMany(connections, port, t0);
-      cleanup.push(...conns);
+    async run(ctx) {
+      const conns = await attackers(ctx, { upgrade: false });
       const head = Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
       for (const c of conns) c.socket.write(head);
       // From the last connect on, `seconds` at most (less once all are closed).
-      const until = performance.now() + s * 1000;
+      const until = performance.now() + ctx.seconds * 1000;
       while (performance.now() < until && conns.some((c) => c.closedAt === null)) {
         await sleep(1000);
         for (const c of conns) if (c.closedAt === null) c.socket.write('a');
@@ -153,10 +183,9 @@ const SCENARIOS = {
     what: 'TCP connections that send nothing at all',
     connections: 10_000,
     seconds: 12,
-    async run({ port, connections, seconds: s, t0, cleanup }) {
-      const conns = await openMany(connections, port, t0);
-      cleanup.push(...conns);
-      await holdWhileOpen(conns, s * 1000);
+    async run(ctx) {
+      const conns = await attackers(ctx, { upgrade: false });
+      await holdWhileOpen(conns, ctx.seconds * 1000);
       return { text: `${closeTimes(conns)}; connect errors: ${conns.filter((c) => c.error).length}`, ...closeFacts(conns) };
     },
   },
@@ -164,12 +193,11 @@ const SCENARIOS = {
     what: 'upgrade requests with a 64 KiB header (over maxHeaderSize), each on its own connection',
     connections: 1000,
     seconds: 10,
-    async run({ port, connections, seconds: s, t0, cleanup }) {
+    async run(ctx) {
       const request = Buffer.from(upgradeRequest(`X-Big: ${'a'.repeat(64 * 1024)}\r\n`));
-      const conns = await openMany(connections, port, t0);
-      cleanup.push(...conns);
+      const conns = await attackers(ctx, { upgrade: false });
       for (const c of conns) c.socket.write(request);
-      await holdWhileOpen(conns, s * 1000);
+      await holdWhileOpen(conns, ctx.seconds * 1000);
       return { text: `answers: ${tally(conns.map(statusOf))}; ${closeTimes(conns)}`, ...closeFacts(conns) };
     },
   },
@@ -197,23 +225,10 @@ const SCENARIOS = {
     what: 'one client sending 1,000 pings of 125 bytes every 10 ms and never reading (issue 9, defect 1)',
     connections: 1,
     seconds: 10,
-    async run({ port, connections, seconds: s, t0, cleanup }) {
-      const conns = await openMany(connections, port, t0);
-      cleanup.push(...conns);
-      await Promise.all(conns.map((c) => handshake(c)));
-      for (const c of conns) c.socket.pause();
+    async run(ctx) {
+      const conns = await attackers(ctx, { reading: false });
       const burst = Buffer.concat(Array.from({ length: 1000 }, () => clientFrame(0x9, Buffer.alloc(125, 0x70))));
-      let sent = 0;
-      while (performance.now() - t0 < s * 1000 && conns.some((c) => c.closedAt === null)) {
-        for (const c of conns) {
-          // Write only what the kernel takes: a paused server stops the flood at the TCP level.
-          if (c.closedAt === null && c.socket.writableLength < 4 * MiB) {
-            c.socket.write(burst);
-            sent += 1000;
-          }
-        }
-        await sleep(10);
-      }
+      const sent = 1000 * (await flood(conns, burst, { ...ctx, maxQueued: 4 * MiB, pauseMs: 10 }));
       return { text: `${sent} pings written; ${closeTimes(conns)}`, sent, ...closeFacts(conns) };
     },
   },
@@ -221,23 +236,12 @@ const SCENARIOS = {
     what: 'clients sending one endless fragmented message in 1 KiB continuation frames',
     connections: 4,
     seconds: 10,
-    async run({ port, connections, seconds: s, t0, cleanup }) {
-      const conns = await openMany(connections, port, t0);
-      cleanup.push(...conns);
-      await Promise.all(conns.map((c) => handshake(c)));
+    async run(ctx) {
+      const conns = await attackers(ctx);
       const first = clientFrame(0x2, Buffer.alloc(1024), { fin: false });
       const burst = Buffer.concat(Array.from({ length: 256 }, () => clientFrame(0x0, Buffer.alloc(1024, 0x66), { fin: false })));
       for (const c of conns) c.socket.write(first);
-      let sent = 0;
-      while (performance.now() - t0 < s * 1000 && conns.some((c) => c.closedAt === null)) {
-        for (const c of conns) {
-          if (c.closedAt === null && c.socket.writableLength < 4 * MiB) {
-            c.socket.write(burst);
-            sent += burst.length;
-          }
-        }
-        await sleep(1);
-      }
+      const sent = burst.length * (await flood(conns, burst, { ...ctx, maxQueued: 4 * MiB, pauseMs: 1 }));
       return { text: `${(sent / MiB).toFixed(0)} MiB of fragments written; ${closeTimes(conns)}; close codes: ${tally(conns.map(closeCodeOf))}`, sent, ...closeFacts(conns) };
     },
   },
@@ -246,11 +250,10 @@ const SCENARIOS = {
     connections: 1,
     seconds: 0,
     server: { deflate: true, maxPayload: 64 * MiB },
-    async run({ port, connections, t0, cleanup, options }) {
+    async run(ctx) {
+      const { options } = ctx;
       const count = options.bombs ?? 5;
-      const conns = await openMany(connections, port, t0);
-      cleanup.push(...conns);
-      await Promise.all(conns.map((c) => handshake(c, 'Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n')));
+      const conns = await attackers(ctx, { extensions: 'Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n' });
       const payload = deflateRawSync(Buffer.alloc(options.maxPayload ?? 64 * MiB), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
       const bomb = clientFrame(0x2, payload, { rsv: 4 });
       const start = performance.now();
@@ -266,22 +269,10 @@ const SCENARIOS = {
     what: 'clients sending 64 KiB messages as fast as they can and never reading the echoes',
     connections: 10,
     seconds: 10,
-    async run({ port, connections, seconds: s, t0, cleanup }) {
-      const conns = await openMany(connections, port, t0);
-      cleanup.push(...conns);
-      await Promise.all(conns.map((c) => handshake(c)));
-      for (const c of conns) c.socket.pause();
+    async run(ctx) {
+      const conns = await attackers(ctx, { reading: false });
       const msg = clientFrame(0x2, Buffer.alloc(64 * 1024, 0x73));
-      let sent = 0;
-      while (performance.now() - t0 < s * 1000) {
-        for (const c of conns) {
-          if (c.closedAt === null && c.socket.writableLength < 1 * MiB) {
-            c.socket.write(msg);
-            sent++;
-          }
-        }
-        await sleep(2);
-      }
+      const sent = await flood(conns, msg, { ...ctx, maxQueued: 1 * MiB, pauseMs: 2 });
       return { text: `${sent} messages written (${((sent * 64) / 1024).toFixed(0)} MiB); ${closeTimes(conns)}`, sent, ...closeFacts(conns) };
     },
   },
