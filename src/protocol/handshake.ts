@@ -89,11 +89,20 @@ export function statusText(status: number): string {
 
 /** The 101 response that completes the handshake. */
 export function buildAcceptResponse(key: string, protocol: string | undefined, extensions: string | undefined, extra?: Record<string, string>): string {
-  let res = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n`;
-  if (protocol) res += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
-  if (extensions) res += `Sec-WebSocket-Extensions: ${extensions}\r\n`;
-  if (extra) for (const k in extra) res += `${k}: ${sanitize(extra[k]!)}\r\n`;
-  return res + '\r\n';
+  const [head, tail] = acceptResponseParts(protocol, extensions, extra);
+  return head + acceptKey(key) + tail;
+}
+
+/**
+ * The 101 response without its accept key: what comes before it and after it. They depend
+ * only on the subprotocol and extensions, so a server can build them once per combination.
+ */
+export function acceptResponseParts(protocol: string | undefined, extensions: string | undefined, extra?: Record<string, string>): [string, string] {
+  let tail = '\r\n';
+  if (protocol) tail += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
+  if (extensions) tail += `Sec-WebSocket-Extensions: ${extensions}\r\n`;
+  if (extra) for (const k in extra) tail += `${k}: ${sanitize(extra[k]!)}\r\n`;
+  return ['HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ', tail + '\r\n'];
 }
 
 /** A complete HTTP error response that refuses the upgrade; the connection closes after it. */

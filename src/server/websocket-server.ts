@@ -4,7 +4,8 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import {
-  buildAcceptResponse,
+  acceptKey,
+  acceptResponseParts,
   acceptDeflateOffers,
   buildErrorResponse,
   CloseCode,
@@ -47,6 +48,9 @@ export class WebSocketServer<U = unknown> {
   private listener: NetServer | null = null;
   private detachers: Array<() => void> = [];
   private closing = false;
+  /** The 101 response around the accept key, by subprotocol then extension response (see acceptResponse). */
+  private readonly responses = new Map<string, Map<string, AcceptResponse>>();
+  private responseCount = 0;
   /** Connections holding zlib contexts of their own (bounded by perMessageDeflate.maxContexts). */
   private deflateContexts = 0;
   /** @internal What stats() reports. */
@@ -272,7 +276,8 @@ export class WebSocketServer<U = unknown> {
     this.settle(socket);
     (socket as Socket).setNoDelay?.(true);
     const deflate = this.negotiateDeflate(request);
-    const ws = new ServerSocket<U>(socket, this, request.data as U, protocol ?? '', deflate?.response ?? '');
+    const response = this.acceptResponse(protocol ?? '', deflate?.response ?? '');
+    const ws = new ServerSocket<U>(socket, this, request.data as U, response.protocol, deflate?.response ?? '');
     if (deflate) {
       ws.enableDeflate(deflate.codec, this.options.compressedMaxPayload);
       if (deflate.codec.ownsContext) this.deflateContexts++;
@@ -283,7 +288,7 @@ export class WebSocketServer<U = unknown> {
     ws.corked = true;
     socket.cork();
     if (key === null) acceptStream(socket as ServerHttp2Stream, protocol, deflate?.response);
-    else socket.write(buildAcceptResponse(key, protocol, deflate?.response));
+    else socket.write(response.head + acceptKey(key) + response.tail);
     this.handlers.open?.(ws, request);
     if (rest.length > 0) ws.receive(rest);
     ws.uncork();
@@ -329,6 +334,30 @@ export class WebSocketServer<U = unknown> {
       if (ws !== options.except && message.sendTo(ws) !== SendStatus.Dropped) accepted++;
     }
     return accepted;
+  }
+
+  /**
+   * The 101 response for a subprotocol and extension response, built once per combination
+   * (a server sees few), and the subprotocol as a string of its own: the offered one is a
+   * slice of the request head and would keep all of it alive for as long as the connection.
+   */
+  private acceptResponse(protocol: string, extensions: string): AcceptResponse {
+    let byExtensions = this.responses.get(protocol);
+    let response = byExtensions?.get(extensions);
+    if (response !== undefined) return response;
+    // A selectProtocol hook or a deflate configuration could make combinations without end.
+    if (this.responseCount >= MAX_CACHED_RESPONSES) {
+      this.responses.clear();
+      this.responseCount = 0;
+      byExtensions = undefined;
+    }
+    const own = Buffer.from(protocol, 'utf8').toString('utf8');
+    const [head, tail] = acceptResponseParts(own, extensions);
+    response = { protocol: own, head, tail };
+    if (byExtensions === undefined) this.responses.set(own, (byExtensions = new Map()));
+    byExtensions.set(extensions, response);
+    this.responseCount++;
+    return response;
   }
 
   /** Accepts the first acceptable permessage-deflate offer, if compression is on. */
@@ -431,6 +460,14 @@ export class WebSocketServer<U = unknown> {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The 101 response of one subprotocol and extension combination, around the accept key. */
+interface AcceptResponse {
+  protocol: string;
+  head: string;
+  tail: string;
+}
+const MAX_CACHED_RESPONSES = 64;
 
 function handshakeTimedOut(counters: ServerCounters, socket: Duplex): void {
   counters.handshakeFailed('timeout');

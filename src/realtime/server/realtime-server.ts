@@ -224,7 +224,7 @@ export class RealtimeServer<U = unknown> extends WebSocketHost<Session<U>> imple
 
   /** @internal Runs op after the session's other operations on topic (false: too many wait; see TopicQueues). */
   queueTopicOp(session: Session<any>, topic: string, op: () => Promise<void>, force = false): boolean {
-    return (session.topicQueues ??= new TopicQueues()).run(topic, op, force);
+    return (session.topicQueues ??= new TopicQueues(session)).run(topic, op, force);
   }
 
   /** A server-side operation on a session's topic, in order with the client's, with its outcome. */

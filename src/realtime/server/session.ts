@@ -84,7 +84,9 @@ export class Session<U = unknown> {
   ) {
     this.upgradeRequest = upgradeRequest;
     this.remoteAddress = upgradeRequest.remoteAddress;
-    this.url = upgradeRequest.url;
+    // A string of its own: the request's is a slice of the whole request head, which it
+    // would keep alive for the session's lifetime.
+    this.url = Buffer.from(upgradeRequest.url, 'utf8').toString('utf8');
   }
 
   /** Whether the connection is still open. */

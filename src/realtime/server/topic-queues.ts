@@ -10,6 +10,9 @@ export const MAX_QUEUED_PER_TOPIC = 64;
 export class TopicQueues {
   private readonly queues = new Map<string, Array<() => Promise<void>>>();
 
+  /** `owner.topicQueues` is set to null when no operation is left: an idle session keeps none. */
+  constructor(private readonly owner: { topicQueues: TopicQueues | null }) {}
+
   /**
    * Runs `op` after the operations already queued for `topic`. Returns false (and does not
    * queue it) when MAX_QUEUED_PER_TOPIC are waiting, unless `force` (the server's own
@@ -43,5 +46,6 @@ export class TopicQueues {
       queue.shift();
     }
     this.queues.delete(topic);
+    if (this.queues.size === 0 && this.owner.topicQueues === this) this.owner.topicQueues = null;
   }
 }
