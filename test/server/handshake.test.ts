@@ -236,6 +236,21 @@ describe('subprotocols', () => {
     assert.equal(res.status, 500);
   });
 
+  test('the 101 response is right for each of more subprotocols than the server keeps prebuilt responses for', async () => {
+    const opened: string[] = [];
+    const { server, port } = await startServer({ selectProtocol: (offered) => offered[0], open: (ws) => void opened.push(ws.protocol) });
+    cleanup.push(() => server.close({ timeout: 100 }));
+    const offered = Array.from({ length: 70 }, (_, i) => `proto-${i}`);
+    // Twice through: the second pass meets responses built before the cache was cleared.
+    for (const p of [...offered, ...offered.slice(0, 3)]) {
+      // RawPeer.connect checks Sec-WebSocket-Accept against its own random key.
+      const peer = await RawPeer.connect(port, { headers: { 'Sec-WebSocket-Protocol': p } });
+      assert.equal(peer.response.headers['sec-websocket-protocol'], p);
+      peer.destroy();
+    }
+    assert.deepEqual(opened, [...offered, ...offered.slice(0, 3)]);
+  });
+
   test('an invalid or repeated offered subprotocol → 400', async () => {
     const { server, port } = await startServer({ protocols: ['a'] });
     cleanup.push(() => server.close({ timeout: 100 }));
