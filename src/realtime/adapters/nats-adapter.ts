@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { ConnectionOptions, JetStreamClient, KV, NatsConnection, PubAck, Subscription } from 'nats';
 import type { Adapter, AdapterLink, AdapterNode, HistoryResult, Member, PublishOptions, PublishResult, TopicPolicy } from './adapter.js';
 import { decodeMsgpack, encodeMsgpack } from '../wire/msgpack.js';
+import { openBucket } from './nats-create.js';
 import { epochOf, NatsStreams, token, withTail } from './nats-streams.js';
 import { TopicOrder } from './topic-order.js';
 
@@ -130,9 +131,10 @@ class NatsLink implements AdapterLink {
       const jsm = await nc.jetstreamManager();
       const js = nc.jetstream({ timeout: this.o.publishTimeout });
       const [members, nodes, listeners] = await Promise.all([
-        js.views.kv(`${this.p}_presence`, { history: 1 }),
-        js.views.kv(`${this.p}_nodes`, { history: 1, ttl: this.o.nodeTtl }),
-        js.views.kv(`${this.p}_listeners`, { history: 1 }),
+        // Nodes starting together create these at the same moment: openBucket survives the race.
+        openBucket(js, `${this.p}_presence`, { history: 1 }),
+        openBucket(js, `${this.p}_nodes`, { history: 1, ttl: this.o.nodeTtl }),
+        openBucket(js, `${this.p}_listeners`, { history: 1 }),
       ]);
       const ready: Ready = { nc, js, streams: new NatsStreams(this.p, this.o.storage, jsm, js), members, nodes, listeners };
       nc.subscribe(`${this.p}.all`, { callback: (err, m) => err === null && this.onDirect(m.data) });

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { DeliverPolicy, DiscardPolicy, JetStreamClient, JetStreamManager, RetentionPolicy, StorageType, StreamInfo } from 'nats';
 import { DEFAULT_IDEMPOTENCY_WINDOW, type HistoryResult, type Publication, type TopicPolicy } from './adapter.js';
 import { decodeMsgpack } from '../wire/msgpack.js';
+import { compatible, createOrUse } from './nats-create.js';
 
 /**
  * The JetStream side of the NATS adapter: one stream per topic, so that the stream sequence
@@ -121,28 +122,27 @@ export class NatsStreams {
   private async create(topic: string, name: string, policy: TopicPolicy): Promise<StreamInfo> {
     const window = Math.max(1, policy.idempotencyWindow ?? DEFAULT_IDEMPOTENCY_WINDOW);
     const conflated = policy.mode === 'conflated';
-    try {
-      return await this.jsm.streams.add({
-        name,
-        // The topic's token: what the sweep (NatsLink) reads to find who listens to it.
-        description: token(topic),
-        subjects: [conflated ? `${this.subject(topic)}.*` : this.subject(topic)],
-        retention: 'limits' as RetentionPolicy,
-        storage: this.storage as StorageType,
-        discard: 'old' as DiscardPolicy,
-        max_msgs: Math.max(1, policy.historySize),
-        ...(conflated ? { max_msgs_per_subject: 1 } : {}),
-        // JetStream wants the duplicate window within max_age: history ages are also filtered when read.
-        max_age: Math.max(policy.historyTtl, window) * NS,
-        duplicate_window: window * NS,
-        num_replicas: 1,
-      });
-    } catch (err) {
-      // Another node created it meanwhile.
-      const info = await this.info(name);
-      if (info !== null) return info;
-      throw err;
-    }
+    const subjects = [conflated ? `${this.subject(topic)}.*` : this.subject(topic)];
+    // Another node may create it at the same moment, or a sweep delete it: see createOrUse.
+    return createOrUse(
+      () =>
+        this.jsm.streams.add({
+          name,
+          // The topic's token: what the sweep (NatsLink) reads to find who listens to it.
+          description: token(topic),
+          subjects,
+          retention: 'limits' as RetentionPolicy,
+          storage: this.storage as StorageType,
+          discard: 'old' as DiscardPolicy,
+          max_msgs: Math.max(1, policy.historySize),
+          ...(conflated ? { max_msgs_per_subject: 1 } : {}),
+          // JetStream wants the duplicate window within max_age: history ages are also filtered when read.
+          max_age: Math.max(policy.historyTtl, window) * NS,
+          duplicate_window: window * NS,
+          num_replicas: 1,
+        }),
+      async () => compatible(await this.info(name), name, subjects),
+    );
   }
 
   /**
