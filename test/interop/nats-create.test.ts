@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NatsAdapter } from '../../src/realtime/index.js';
-import { createOrUse, isCreateRace } from '../../src/realtime/adapters/nats-create.js';
+import { createOrUse, isCreateRace, whenListening } from '../../src/realtime/adapters/nats-create.js';
 import { RecordingNode } from '../realtime/adapter-contract.js';
 import { startNats, type NatsInstance } from './nats-fixture.js';
 
@@ -60,6 +60,21 @@ describe('createOrUse', () => {
       /insufficient storage/,
     );
     assert.equal(lookups, 0);
+  });
+});
+
+describe('whenListening', () => {
+  test('a write answered 503 (no responders) is tried again, a bounded number of times; other errors at once', async () => {
+    const noResponders = () => Object.assign(new Error('503'), { code: '503' });
+    let writes = 0;
+    assert.equal(await whenListening(async () => (++writes < 3 ? Promise.reject(noResponders()) : 'stored')), 'stored');
+    assert.equal(writes, 3);
+    writes = 0;
+    await assert.rejects(whenListening(async () => (writes++, Promise.reject(noResponders())), 4), /503/);
+    assert.equal(writes, 4);
+    writes = 0;
+    await assert.rejects(whenListening(async () => (writes++, Promise.reject(new Error('TIMEOUT')))), /TIMEOUT/);
+    assert.equal(writes, 1);
   });
 });
 

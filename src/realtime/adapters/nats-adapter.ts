@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { ConnectionOptions, JetStreamClient, KV, NatsConnection, PubAck, Subscription } from 'nats';
 import type { Adapter, AdapterLink, AdapterNode, HistoryResult, Member, PublishOptions, PublishResult, TopicPolicy } from './adapter.js';
 import { decodeMsgpack, encodeMsgpack } from '../wire/msgpack.js';
-import { openBucket } from './nats-create.js';
+import { openBucket, whenListening } from './nats-create.js';
 import { epochOf, NatsStreams, token, withTail } from './nats-streams.js';
 import { TopicOrder } from './topic-order.js';
 
@@ -140,7 +140,7 @@ class NatsLink implements AdapterLink {
       nc.subscribe(`${this.p}.all`, { callback: (err, m) => err === null && this.onDirect(m.data) });
       // The subscription is in place on the server once a round trip has gone through.
       await nc.flush();
-      await nodes.put(this.nodeId, '1');
+      await whenListening(() => nodes.put(this.nodeId, '1'));
       this.heartbeat = setInterval(() => void nodes.put(this.nodeId, '1').catch(() => {}), Math.max(50, Math.floor(this.o.nodeTtl / 3)));
       this.heartbeat.unref?.();
       this.sweeper = setInterval(() => void this.sweep(ready).catch(() => {}), this.o.sweepInterval);
@@ -185,7 +185,7 @@ class NatsLink implements AdapterLink {
     ]);
     // Recorded for the sweep, off the subscribe path: a stream is only swept after being
     // empty and idle for its max age, so it cannot vanish in the moment before this lands.
-    void r.listeners.put(this.listenerKey(topic), '1').catch(() => {});
+    void whenListening(() => r.listeners.put(this.listenerKey(topic), '1')).catch(() => {});
     // The subscriptions are in place on the server once a round trip has gone through.
     await r.nc.flush();
     // Then where the stream stands: publications after it are delivered in order from there.
@@ -281,10 +281,10 @@ class NatsLink implements AdapterLink {
     const value = encodeMsgpack([info ?? null, this.nodeId]);
     let added = true;
     try {
-      await r.members.create(key, value);
+      await whenListening(() => r.members.create(key, value));
     } catch {
       added = false;
-      await r.members.put(key, value);
+      await whenListening(() => r.members.put(key, value));
     }
     if (added) this.announce(r, topic, true, sessionId, info);
   }

@@ -60,3 +60,24 @@ export function compatible(info: StreamInfo | null, name: string, subjects: stri
   }
   return info;
 }
+
+/**
+ * A write to a key-value bucket right after such a race can find no stream listening on its
+ * subject for a moment (seen with nats-server 2.9 under load): it fails with 503 "no
+ * responders", and the same write succeeds a few ms later. Tries again, a bounded number of
+ * times, on that error only.
+ */
+export async function whenListening<T>(write: () => Promise<T>, attempts = CREATE_ATTEMPTS): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (attempt >= attempts || !isNoResponders(err)) throw err;
+      await pause(10 * attempt);
+    }
+  }
+}
+
+function isNoResponders(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '503';
+}
