@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 // Types only: `nats` is an optional peer dependency, imported when a link connects on its own.
-import type { ConnectionOptions, JetStreamClient, KV, NatsConnection, PubAck, Subscription } from 'nats';
+import type { ConnectionOptions, JetStreamClient, JetStreamManager, KV, NatsConnection, PubAck, Subscription } from 'nats';
 import type { Adapter, AdapterLink, AdapterNode, HistoryResult, Member, PublishOptions, PublishResult, TopicPolicy } from './adapter.js';
 import { decodeMsgpack, encodeMsgpack } from '../wire/msgpack.js';
 import { openBucket, whenListening } from './nats-create.js';
@@ -85,6 +85,7 @@ export class NatsAdapter implements Adapter {
 
 interface Ready {
   nc: NatsConnection;
+  jsm: JetStreamManager;
   js: JetStreamClient;
   streams: NatsStreams;
   members: KV;
@@ -136,7 +137,7 @@ class NatsLink implements AdapterLink {
         openBucket(js, `${this.p}_nodes`, { history: 1, ttl: this.o.nodeTtl }),
         openBucket(js, `${this.p}_listeners`, { history: 1 }),
       ]);
-      const ready: Ready = { nc, js, streams: new NatsStreams(this.p, this.o.storage, jsm, js), members, nodes, listeners };
+      const ready: Ready = { nc, jsm, js, streams: new NatsStreams(this.p, this.o.storage, jsm, js), members, nodes, listeners };
       nc.subscribe(`${this.p}.all`, { callback: (err, m) => err === null && this.onDirect(m.data) });
       // The subscription is in place on the server once a round trip has gone through.
       await nc.flush();
@@ -312,8 +313,12 @@ class NatsLink implements AdapterLink {
 
   async presence(topic: string): Promise<Member[]> {
     const r = await this.ready;
-    const keys: string[] = [];
-    for await (const k of await r.members.keys(`${token(topic)}.*`)) keys.push(k);
+    // The topic's keys from one stream-info request (bounded by the request timeout), not
+    // from keys(): its consumer waits for a last message that nats-server 2.9 may never send
+    // once keys were deleted (nats-io/nats-server#3481), and a subscribe would hang on it.
+    const subjects = `$KV.${this.p}_presence.`;
+    const info = await r.jsm.streams.info(`KV_${this.p}_presence`, { subjects_filter: `${subjects}${token(topic)}.*` });
+    const keys = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(subjects.length));
     const entries = (await Promise.all(keys.map((k) => r.members.get(k)))).flatMap((e) => {
       if (e === null || e.operation !== 'PUT') return [];
       const [info, node] = decodeMsgpack(e.value) as [unknown, string];
