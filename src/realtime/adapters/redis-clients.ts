@@ -82,28 +82,24 @@ function firstKey(a: Array<string | Buffer>): string | Buffer | undefined {
 
 const args = (a: Array<string | Buffer | number>): Array<string | Buffer> => a.map((x) => (typeof x === 'number' ? String(x) : x));
 
-/** An ioredis instance (the application's, for commands; a duplicate the adapter owns, for pub/sub). */
-class IoRedisConnection implements RedisConnection {
+/**
+ * What both client wrappers share: the listeners they put on the application's client (taken
+ * off again by close(), so the client is left as it was) and the one-time loss report.
+ */
+abstract class ClientConnection {
   onMessage: ((channel: string, payload: Buffer) => void) | null = null;
   onClose: ((err?: Error) => void) | null = null;
   private isClosed = false;
   private readonly listeners: Array<[string, Listener]> = [];
 
-  constructor(private readonly c: IoRedisLike, private readonly owned: boolean) {
-    this.listen('close', () => this.lost());
-    this.listen('end', () => this.lost());
-    if (owned) {
-      this.listen('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage?.(channel.toString(), message));
-      this.listen('error', () => {}); // reported through 'close'; an unhandled 'error' would crash the process
-    }
-  }
+  protected constructor(private readonly emitter: Emitter) {}
 
-  private listen(event: string, listener: Listener): void {
-    this.c.on(event, listener);
+  protected listen(event: string, listener: Listener): void {
+    this.emitter.on(event, listener);
     this.listeners.push([event, listener]);
   }
 
-  private lost(): void {
+  protected lost(): void {
     if (this.isClosed) return;
     this.isClosed = true;
     this.onClose?.(new Error('redis connection lost'));
@@ -111,6 +107,25 @@ class IoRedisConnection implements RedisConnection {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  /** Marks the connection closed and takes its listeners off the client. */
+  protected detach(): void {
+    this.isClosed = true;
+    for (const [event, listener] of this.listeners.splice(0)) this.emitter.removeListener(event, listener);
+  }
+}
+
+/** An ioredis instance (the application's, for commands; a duplicate the adapter owns, for pub/sub). */
+class IoRedisConnection extends ClientConnection implements RedisConnection {
+  constructor(private readonly c: IoRedisLike, private readonly owned: boolean) {
+    super(c);
+    this.listen('close', () => this.lost());
+    this.listen('end', () => this.lost());
+    if (owned) {
+      this.listen('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage?.(channel.toString(), message));
+      this.listen('error', () => {}); // reported through 'close'; an unhandled 'error' would crash the process
+    }
   }
 
   command(a: Array<string | Buffer | number>): Promise<RespValue> {
@@ -127,8 +142,7 @@ class IoRedisConnection implements RedisConnection {
   }
 
   async close(): Promise<void> {
-    this.isClosed = true;
-    for (const [event, listener] of this.listeners.splice(0)) this.c.removeListener(event, listener);
+    this.detach();
     // The application's client stays open: only the duplicate the adapter made is closed.
     if (this.owned) this.c.disconnect();
   }
@@ -140,34 +154,16 @@ class IoRedisConnection implements RedisConnection {
  * and reconnects its nodes by itself: a node reconnecting counts as a loss here, so that the
  * adapter catches up from history what the subscriber may have missed meanwhile.
  */
-class NodeRedisConnection implements RedisConnection {
-  onMessage: ((channel: string, payload: Buffer) => void) | null = null;
-  onClose: ((err?: Error) => void) | null = null;
-  private isClosed = false;
+class NodeRedisConnection extends ClientConnection implements RedisConnection {
   private readonly buffers: NodeRedisLike | NodeRedisClusterLike;
-  private readonly listeners: Array<[string, Listener]> = [];
 
   constructor(private readonly c: NodeRedisLike | NodeRedisClusterLike, private readonly owned: boolean, private readonly cluster: boolean) {
+    super(c);
     // 36 '$' blob strings and 43 '+' simple strings as Buffers: payloads are binary.
     this.buffers = c.withTypeMapping({ 36: Buffer, 43: Buffer });
     for (const event of cluster ? ['node-reconnecting', 'disconnect'] : ['reconnecting', 'end']) this.listen(event, () => this.lost());
     if (owned) this.listen(cluster ? 'node-error' : 'error', () => {});
     if (owned && cluster) this.listen('error', () => {});
-  }
-
-  private listen(event: string, listener: Listener): void {
-    this.c.on(event, listener);
-    this.listeners.push([event, listener]);
-  }
-
-  private lost(): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.onClose?.(new Error('redis connection lost'));
-  }
-
-  get closed(): boolean {
-    return this.isClosed;
   }
 
   command(a: Array<string | Buffer | number>): Promise<RespValue> {
@@ -185,8 +181,7 @@ class NodeRedisConnection implements RedisConnection {
   }
 
   async close(): Promise<void> {
-    this.isClosed = true;
-    for (const [event, listener] of this.listeners.splice(0)) this.c.removeListener(event, listener);
+    this.detach();
     if (this.owned) {
       if (typeof this.c.destroy === 'function') this.c.destroy();
       else await this.c.disconnect?.().catch(() => {});
