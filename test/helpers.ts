@@ -9,6 +9,18 @@ import { readFileSync } from 'node:fs';
 import { acceptKey, findHeadEnd, parseHttpHead, type HttpHead } from '../src/protocol/index.js';
 import { WebSocketServer, type ServerOptions } from '../src/server/index.js';
 
+/** A port on 127.0.0.1 with nothing listening: bind a server, note its port, close it. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 export const FIXTURES = new URL('../../test/fixtures/', import.meta.url);
 export const TLS_KEY = readFileSync(new URL('localhost-key.pem', FIXTURES));
 export const TLS_CERT = readFileSync(new URL('localhost-cert.pem', FIXTURES));

@@ -1,16 +1,8 @@
 /** Small helpers shared by the client tests (loopback only, every wait bounded). */
-import { createServer, type AddressInfo } from 'node:net';
 import { within } from '../helpers.js';
 import { WebSocket } from '../../src/index.js';
 
-/** A port on 127.0.0.1 with nothing listening: bind a server, note its port, close it. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
+export { freePort } from '../helpers.js';
 
 /** Resolves with the next event of `type`, or rejects after `ms`. */
 export function nextEvent<T extends Event = Event>(target: EventTarget, type: string, ms = 3000): Promise<T> {

@@ -5,11 +5,12 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { RealtimeClient, RealtimeServer, RedisAdapter, type RealtimeClientOptions, type RealtimeServerOptions } from '../../src/realtime/index.js';
 import { RespClient } from '../../src/realtime/adapters/resp-client.js';
-import { within } from '../helpers.js';
+import { freePort, within } from '../helpers.js';
+import { balancer } from './tcp-balancer.js';
 import { startRedis } from './redis-fixture.js';
 
 const T = { timeout: 30_000 };
@@ -20,43 +21,6 @@ async function eventually(check: () => boolean, ms: number, what: string): Promi
     if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
     await sleep(5);
   }
-}
-
-/** A loopback port nobody listens on (it was free a moment ago). */
-async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-/** A TCP load balancer on 127.0.0.1: each new connection goes to the port pick() names. */
-async function balancer(pick: () => number): Promise<{ port: number; cutAll(): void; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((down) => {
-    const up = connect(pick(), '127.0.0.1');
-    for (const s of [down, up]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => {
-        sockets.delete(s);
-        down.destroy();
-        up.destroy();
-      });
-    }
-    down.pipe(up);
-    up.pipe(down);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as { port: number }).port,
-    cutAll: () => sockets.forEach((s) => s.destroy()),
-    close: () => {
-      sockets.forEach((s) => s.destroy());
-      return new Promise((r) => server.close(() => r()));
-    },
-  };
 }
 
 describe('Redis adapter', () => {
@@ -442,7 +406,7 @@ describe('Redis adapter', () => {
       await later.listen(0, '127.0.0.1');
       await later.presence('warm-up');
       await later.close();
-      const nowhere = new RealtimeServer({ adapter: adapter(${await unusedPort()}) });
+      const nowhere = new RealtimeServer({ adapter: adapter(${await freePort()}) });
       await nowhere.close();
       console.log('closed');
     `;

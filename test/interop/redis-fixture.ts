@@ -4,9 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RespClient } from '../../src/realtime/adapters/resp-client.js';
+import { freePort } from '../helpers.js';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 
@@ -14,17 +14,6 @@ export interface RedisInstance {
   port: number;
   pid: number;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
