@@ -61,17 +61,26 @@ export function validateUpgradeResponse(head: HttpHead, key: string, offeredProt
   } else if (head.repeated?.has('sec-websocket-protocol')) {
     throw new HandshakeError('repeated Sec-WebSocket-Protocol');
   }
+  const extensions = acceptedExtensions(h['sec-websocket-extensions'], offeredExtensions);
+  return { protocol: protocol?.trim() ?? '', extensions, extensionsHeader: h['sec-websocket-extensions'] ?? '' };
+}
+
+/**
+ * The extensions a server's answer accepted (over HTTP/1.1 or HTTP/2 alike): each must have
+ * been offered, and none may appear twice.
+ */
+export function acceptedExtensions(header: string | undefined, offered: string[]): ExtensionOffer[] {
   let extensions: ExtensionOffer[];
   try {
-    extensions = parseExtensions(h['sec-websocket-extensions']);
+    extensions = parseExtensions(header);
   } catch (err) {
     throw new HandshakeError(`invalid Sec-WebSocket-Extensions: ${(err as Error).message}`);
   }
   const seen = new Set<string>();
   for (const e of extensions) {
-    if (!offeredExtensions.includes(e.name)) throw new HandshakeError(`the server accepted an extension that was not offered: ${e.name}`);
+    if (!offered.includes(e.name)) throw new HandshakeError(`the server accepted an extension that was not offered: ${e.name}`);
     if (seen.has(e.name)) throw new HandshakeError(`the server accepted ${e.name} twice`);
     seen.add(e.name);
   }
-  return { protocol: protocol?.trim() ?? '', extensions, extensionsHeader: h['sec-websocket-extensions'] ?? '' };
+  return extensions;
 }

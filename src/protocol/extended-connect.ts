@@ -1,6 +1,6 @@
-import { ExtensionOffer, parseExtensions } from './extensions.js';
+import type { ExtensionOffer } from './extensions.js';
 import { isToken, splitList } from './http-head.js';
-import { HandshakeError } from './client-handshake.js';
+import { acceptedExtensions, HandshakeError } from './client-handshake.js';
 
 /**
  * RFC 8441: a WebSocket bootstrapped on an HTTP/2 stream by an extended CONNECT request
@@ -88,17 +88,6 @@ export function validateConnectResponse(h: Http2Headers, offeredProtocols: strin
     if (list.length !== 1 || !offeredProtocols.includes(list[0]!)) throw new HandshakeError(`the server selected a subprotocol that was not offered: ${protocol}`);
   }
   const header = one(h, 'sec-websocket-extensions');
-  let extensions: ExtensionOffer[];
-  try {
-    extensions = parseExtensions(header);
-  } catch (err) {
-    throw new HandshakeError(`invalid Sec-WebSocket-Extensions: ${(err as Error).message}`);
-  }
-  const seen = new Set<string>();
-  for (const e of extensions) {
-    if (!offeredExtensions.includes(e.name)) throw new HandshakeError(`the server accepted an extension that was not offered: ${e.name}`);
-    if (seen.has(e.name)) throw new HandshakeError(`the server accepted ${e.name} twice`);
-    seen.add(e.name);
-  }
+  const extensions = acceptedExtensions(header, offeredExtensions);
   return { protocol: protocol?.trim() ?? '', extensions, extensionsHeader: header ?? '' };
 }
