@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync, constants as zc } from 'node:zlib';
-import { renderReport } from './report.mjs';
+import { writeReport } from './render.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const out = `${root}bench/out/`;
@@ -416,22 +416,23 @@ const machine = {
   node: process.version,
   date: new Date().toISOString().slice(0, 10),
 };
-if (!only && !onlyPeers && reps === 3 && !baseline) {
-  const { markdown, svg } = renderReport(results, machine, { reps, seconds, quick }, http2);
-  writeFileSync(`${root}docs/benchmarks.md`, markdown);
-  writeFileSync(`${root}docs/benchmarks.svg`, svg);
-  // The raw medians, so that a later run can be compared with this one.
-  writeFileSync(`${root}docs/benchmarks.json`, JSON.stringify({ machine, reps, seconds, quick, results: results.map((r) => ({ id: r.id, unit: r.unit, rows: r.rows })) }, null, 1) + '\n');
-  console.log('wrote docs/benchmarks.md, docs/benchmarks.svg and docs/benchmarks.json');
-} else {
-  console.log(JSON.stringify(results.map((r) => ({ id: r.id, rows: r.rows })), null, 1));
+// Scale-out (bench/scale.mjs: fan-out through 1-3 nodes on Redis and NATS): after the
+// scenarios above, in the same run.
+let scale = null;
+if (!only && !onlyPeers && !baseline) {
+  const r = spawnSync(node, [`${root}bench/scale.mjs`, ...(quick ? ['--subs', '500', '--msgs', '50'] : [])], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error('bench/scale.mjs failed');
+  process.stdout.write(r.stdout);
+  scale = r.stdout;
 }
 
-// Scale-out (bench/scale.mjs: fan-out through 1-3 nodes on Redis and NATS): after the
-// scenarios above, in the same run; a full run appends its table to docs/benchmarks.md.
-if (!only && !onlyPeers && !baseline) {
-  const scale = spawnSync(node, [`${root}bench/scale.mjs`, ...(quick ? ['--subs', '500', '--msgs', '50'] : [])], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (scale.status !== 0) throw new Error('bench/scale.mjs failed');
-  process.stdout.write(scale.stdout);
-  if (reps === 3) writeFileSync(`${root}docs/benchmarks.md`, `${readFileSync(`${root}docs/benchmarks.md`, 'utf8').trimEnd()}\n\n## Scale-out\n${scale.stdout}`);
+if (!only && !onlyPeers && reps === 3 && !baseline) {
+  // The record of the run (raw medians included, so that a later run can be compared with this one);
+  // docs/benchmarks.md and .svg are rendered from it (bench/render.mjs renders them again).
+  const record = { machine, reps, seconds, quick, results: results.map(({ id, unit, lowerIsBetter, baseline: base, note, rows }) => ({ id, unit, lowerIsBetter, baseline: base, note, rows })), http2, scale };
+  writeFileSync(`${root}docs/benchmarks.json`, JSON.stringify(record, null, 1) + '\n');
+  writeReport(record);
+  console.log('wrote docs/benchmarks.json, docs/benchmarks.md and docs/benchmarks.svg');
+} else {
+  console.log(JSON.stringify(results.map((r) => ({ id: r.id, rows: r.rows })), null, 1));
 }
