@@ -13,10 +13,16 @@ import { hubHttpHandler } from './hub-http.js';
  * `import { RealtimeClient } from 'http://host:port/tether-realtime.js'`.
  * For operators: /metrics (Prometheus), /healthz and /readyz (503 while draining).
  */
+/** The message limits given on the command line (absent: the server's defaults). */
+export interface MessageLimits {
+  maxPayload?: number;
+  maxFragments?: number;
+}
+
 export async function serveRealtime(
   port: number,
   host: string,
-  maxPayload: number | undefined,
+  limits: MessageLimits,
   deflate: boolean,
   conformance = false,
   /** Under --workers: the cluster adapter, and metrics that gather every worker. */
@@ -27,7 +33,7 @@ export async function serveRealtime(
     // The conformance hub follows the rules the protocol test vectors expect (docs/protocol.md §10).
     ...(conformance ? conformanceOptions() : { authorize: { publish: () => true }, topics: () => ({ presence: true }) }),
     ...(scale.adapter === undefined ? {} : { adapter: scale.adapter }),
-    websocket: { perMessageDeflate: deflate, ...(maxPayload === undefined ? {} : { maxPayload }), error: (err) => process.stderr.write(errorLine(err)) },
+    websocket: { perMessageDeflate: deflate, ...limits, error: (err) => process.stderr.write(errorLine(err)) },
     onError: (err) => process.stderr.write(errorLine(err)),
   });
   if (conformance) addConformanceHandlers(rt);

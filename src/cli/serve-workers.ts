@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { ClusterAdapter, ClusterHub, Metrics, type MetricsSnapshot, type RealtimeServer } from '../realtime/index.js';
-import { serveRealtime } from './serve-realtime.js';
+import { serveRealtime, type MessageLimits } from './serve-realtime.js';
 
 /** What the primary needs to know from a worker's serve command. */
 interface WorkerReady {
@@ -55,11 +55,11 @@ export function runPrimary(workers: number, onStop: () => void): Promise<{ url: 
 }
 
 /** Worker side: a realtime hub on the cluster adapter, /metrics answering for every worker. */
-export async function runWorker(port: number, host: string, maxPayload: number | undefined, deflate: boolean, conformance: boolean): Promise<{ close(): Promise<void> }> {
+export async function runWorker(port: number, host: string, limits: MessageLimits, deflate: boolean, conformance: boolean): Promise<{ close(): Promise<void> }> {
   const slot = process.env.TETHER_WORKER_SLOT ?? String(cluster.worker?.id ?? 0);
   const adapter = new ClusterAdapter();
   let own: Metrics | null = null;
-  const hub = await serveRealtime(port, host, maxPayload, deflate, conformance, {
+  const hub = await serveRealtime(port, host, limits, deflate, conformance, {
     adapter,
     metrics: (rt: RealtimeServer) => {
       own = new Metrics(rt);

@@ -4,7 +4,7 @@ import { formatFlags, HELP_FLAG, integerFlag, parseFlags, UsageError, type FlagT
 import { errorLine } from './errors.js';
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { serveRealtime } from './serve-realtime.js';
+import { serveRealtime, type MessageLimits } from './serve-realtime.js';
 import { runPrimary, runWorker } from './serve-workers.js';
 
 export const SERVE_FLAGS: FlagTable = {
@@ -26,6 +26,7 @@ export const SERVE_FLAGS: FlagTable = {
   },
   deflate: { type: 'boolean', help: 'accept permessage-deflate (RFC 7692) compression' },
   'max-payload': { type: 'string', value: 'N', help: 'largest message accepted, in bytes (default 64 MiB, 16 MiB on compressed\nconnections; 1 MiB with --realtime)' },
+  'max-fragments': { type: 'string', value: 'N', help: 'most frames one message may arrive in; more closes with 1009\n(default 16384)' },
   help: HELP_FLAG,
 };
 
@@ -50,13 +51,19 @@ export async function serveCommand(args: string[]): Promise<number> {
   const host = (values.host as string | undefined) ?? '127.0.0.1';
   const maxPayloadFlag = values['max-payload'] as string | undefined;
   const maxPayload = maxPayloadFlag === undefined ? DEFAULT_MAX_PAYLOAD : integerFlag('--max-payload', maxPayloadFlag, 1);
+  const maxFragmentsFlag = values['max-fragments'] as string | undefined;
+  // Only the limits given: without a flag the server's (or the realtime layer's) defaults apply.
+  const limits: MessageLimits = {
+    ...(maxPayloadFlag === undefined ? {} : { maxPayload }),
+    ...(maxFragmentsFlag === undefined ? {} : { maxFragments: integerFlag('--max-fragments', maxFragmentsFlag, 1) }),
+  };
   const workersFlag = values.workers as string | undefined;
   if (workersFlag !== undefined && !values.realtime) throw new UsageError('--workers goes with --realtime');
   // One per core by default; the conformance hub stays one process (a fixed reference for client authors).
   const workersCount = workersFlag === undefined ? (values.conformance ? 1 : 0) : integerFlag('--workers', workersFlag, 0);
   const workers = workersCount === 0 ? availableParallelism() : workersCount;
   if (values.realtime && cluster.isWorker && process.env.TETHER_WORKER_SLOT !== undefined) {
-    const hub = await runWorker(port, host, maxPayloadFlag === undefined ? undefined : maxPayload, values.deflate === true, values.conformance === true);
+    const hub = await runWorker(port, host, limits, values.deflate === true, values.conformance === true);
     const stopWorker = () => void hub.close().then(() => process.exit(0));
     process.once('SIGINT', stopWorker);
     process.once('SIGTERM', stopWorker);
@@ -74,7 +81,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (values.realtime) {
-    const hub = await serveRealtime(port, host, maxPayloadFlag === undefined ? undefined : maxPayload, values.deflate === true, values.conformance === true);
+    const hub = await serveRealtime(port, host, limits, values.deflate === true, values.conformance === true);
     process.stdout.write(`tether: realtime hub listening on ${hub.url} (client at ${hub.url.replace('ws://', 'http://')}tether-realtime.js)\n`);
     const stopHub = () => {
       process.stdout.write('tether: draining\n');
@@ -86,7 +93,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   const server = new WebSocketServer({
     // Without --max-payload the server's defaults apply (smaller with --deflate).
-    ...(maxPayloadFlag === undefined ? {} : { maxPayload }),
+    ...limits,
     perMessageDeflate: values.deflate === true,
     // An echo never holds more than what the peer sent: room for two whole messages, and
     // reading pauses while the peer is slow to read its echoes.

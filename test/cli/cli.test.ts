@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from '../../src/client/index.js';
-import { startEchoServer, within } from '../helpers.js';
+import { frame, RawPeer, startEchoServer, within } from '../helpers.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', new URL('../', import.meta.url)));
 
@@ -121,4 +121,34 @@ test('tether serve --echo echoes pipelined large messages in order without closi
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
   }
+});
+
+test('tether serve --max-fragments closes a message in more frames than that with 1009, before its payload', async () => {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--echo', '--max-fragments', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const [, url] = await within(waitForLine(child, /listening on (ws:\/\/127\.0\.0\.1:(\d+)\/)/), 10_000, 'server start');
+    const port = Number(new URL(url!).port);
+    // Three frames are within the limit: the message comes back whole.
+    const ok = await RawPeer.connect(port);
+    await ok.send(Buffer.concat([frame(1, 'a', { fin: false }), frame(0, 'b', { fin: false }), frame(0, 'c')]));
+    const [echo] = await ok.waitFrames(1);
+    assert.equal(echo!.opcode, 1);
+    assert.equal(echo!.payload.toString(), 'abc');
+    ok.destroy();
+    // A fourth is refused at its header: its payload (announced, never sent) is not awaited.
+    const over = await RawPeer.connect(port);
+    const header = frame(0, Buffer.alloc(1000), { fin: false }).subarray(0, 8);
+    await over.send(Buffer.concat([frame(1, 'a', { fin: false }), frame(0, 'b', { fin: false }), frame(0, 'c', { fin: false }), header]));
+    await over.waitClosed();
+    assert.equal(over.closeFrame()?.code, 1009);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+});
+
+test('tether serve --max-fragments takes a positive integer only', () => {
+  const r = run(['serve', '--echo', '--max-fragments', '0']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^tether: --max-fragments must be an integer of at least 1, got "0"$/m);
 });
