@@ -1,7 +1,13 @@
 import { encodeFrame, Opcode, toBytes, type MessageData } from '../protocol/index.js';
 import { SendStatus, type ServerSocket } from './server-socket.js';
+import type { SharedSlot } from './write-batch.js';
 
 type Frame = Buffer | [Buffer, Uint8Array];
+
+/** A compressed frame and where it is in this tick's shared frames. */
+interface Compressed extends SharedSlot {
+  readonly frame: Frame;
+}
 
 /**
  * A message framed once for many connections: the plain frame is built on first use and
@@ -9,13 +15,16 @@ type Frame = Buffer | [Buffer, Uint8Array];
  * their own compression context get the message compressed individually). Used by
  * broadcast and by the realtime layer's topic fan-out.
  */
-export class PreparedMessage {
+export class PreparedMessage implements SharedSlot {
+  /** @internal The plain frame's place in this tick's shared frames (see write-batch). */
+  sharedEpoch = -1;
+  /** @internal */ sharedIndex = 0;
   private readonly bytes: Uint8Array;
   private readonly isText: boolean;
   private readonly opcode: number;
   private readonly compress: boolean;
   private plain: Frame | null = null;
-  private compressed: Map<string, Frame> | null = null;
+  private compressed: Map<string, Compressed> | null = null;
 
   constructor(data: MessageData, options: { binary?: boolean; compress?: boolean } = {}) {
     this.isText = options.binary === undefined ? typeof data === 'string' : !options.binary;
@@ -30,13 +39,13 @@ export class PreparedMessage {
     if (d !== null && this.compress && this.bytes.length >= d.threshold) {
       if (!d.sharedOutgoing) return ws.send(this.bytes, { binary: !this.isText });
       this.compressed ??= new Map();
-      let frame = this.compressed.get(d.outgoingKey);
-      if (frame === undefined) {
-        frame = encodeFrame(this.opcode, d.compress(this.bytes), true, true, false);
-        this.compressed.set(d.outgoingKey, frame);
+      let entry = this.compressed.get(d.outgoingKey);
+      if (entry === undefined) {
+        entry = { frame: encodeFrame(this.opcode, d.compress(this.bytes), true, true, false), sharedEpoch: -1, sharedIndex: 0 };
+        this.compressed.set(d.outgoingKey, entry);
       }
-      return ws.sendEncoded(frame, this.bytes.length);
+      return ws.sendEncoded(entry.frame, this.bytes.length, entry);
     }
-    return ws.sendEncoded((this.plain ??= encodeFrame(this.opcode, this.bytes, true, false, false)), this.bytes.length);
+    return ws.sendEncoded((this.plain ??= encodeFrame(this.opcode, this.bytes, true, false, false)), this.bytes.length, this);
   }
 }

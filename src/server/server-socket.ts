@@ -8,7 +8,7 @@ import {
   type MessageData,
   ZLIB_SLICE,
 } from '../protocol/index.js';
-import { appendSmall, encodeSmallFrame, encodeSmallText, flushRegion, scheduleUncork, SMALL_FRAME } from './write-batch.js';
+import { appendShared, appendSmall, encodeSmallFrame, encodeSmallText, flushRegion, scheduleUncork, sharedBytes, SMALL_FRAME, type SharedSlot } from './write-batch.js';
 import type { ServerCore } from './server-core.js';
 import { scheduleZlibSlice } from './zlib-slices.js';
 
@@ -64,6 +64,8 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
   readonly protocol: string;
   readonly extensions: string;
   /** @internal */ corked = false;
+  /** @internal write-batch: this tick's shared frames for this socket (a range of the tick's log). */ sharedFrom = -1;
+  /** @internal */ sharedTo = -1;
   /** @internal heartbeat: something arrived since the last tick. */ heard = true;
   /** @internal heartbeat: a ping is outstanding. */ pinged = false;
   /** @internal idle timeout: server clock at the last message. */ lastMessageAt = 0;
@@ -114,12 +116,13 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
 
   /** Bytes queued in Node for this socket, not yet handed to the kernel (and sends waiting behind a large message being compressed). */
   get bufferedAmount(): number {
-    return this.socket.writableLength + this.waitingSendBytes;
+    return this.socket.writableLength + this.waitingSendBytes + sharedBytes(this);
   }
 
   /** True while the socket's write buffer is over its high-water mark; the drain handler fires when it empties. */
   get needsDrain(): boolean {
-    return this.socket.writableNeedDrain;
+    const s = this.socket;
+    return s.writableNeedDrain || (this.sharedFrom >= 0 && s.writableLength + sharedBytes(this) >= s.writableHighWaterMark);
   }
 
   /** Sends a message: strings as text, bytes as binary (see SendOptions). */
@@ -146,20 +149,24 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
   }
 
   /**
-   * Sends a frame encoded once for many sockets (see WebSocketServer.broadcast). `size` is
-   * the message size for the backpressure check.
+   * @internal Sends a frame encoded once for many sockets (see PreparedMessage). `size` is
+   * the message size for the backpressure check; `slot`, when given, lets the frame join
+   * this tick's shared frames (see write-batch), written with them at the end of the tick.
    */
-  sendEncoded(frame: Buffer | [Buffer, Uint8Array], size: number): SendStatus {
-    if (!this.admit(size) || !this.beginWrite()) return SendStatus.Dropped;
+  sendEncoded(frame: Buffer | [Buffer, Uint8Array], size: number, slot: SharedSlot | null): SendStatus {
+    if (!this.admit(size) || !this.socket.writable) return SendStatus.Dropped;
     if (this.sendsWaiting) {
       this.sendLater(() => {
         if (this.beginWrite()) this.writeEncoded(frame);
       }, size);
+    } else if (slot !== null && !Array.isArray(frame)) {
+      appendShared(this, slot, frame);
     } else {
+      this.beginWrite();
       this.writeEncoded(frame);
     }
     this.core.counters.messagesOut++;
-    return this.socket.writableNeedDrain ? this.congested() : SendStatus.Sent;
+    return this.needsDrain ? this.congested() : SendStatus.Sent;
   }
 
   /** A send found the write buffer over its high-water mark: counted once until it drains. */
@@ -207,9 +214,10 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
   /** Applies the backpressure policy to a message of `size` bytes; false when it must not be sent. */
   private admit(size: number): boolean {
     // Frames of this tick still in the write slab are not counted: at most the replies to
-    // one read (see onSocketData, which stops reading once the limit is reached).
+    // one read (see onSocketData, which stops reading once the limit is reached). Shared
+    // frames waiting for the end of the tick are: a loop of broadcasts has no such bound.
     if (!this.canSend) return false;
-    const buffered = this.socket.writableLength + this.waitingSendBytes;
+    const buffered = this.bufferedAmount;
     if (buffered > 0 && buffered + size > this.core.options.maxBackpressure) {
       this.limitReached = true;
       if (this.core.options.dropOnBackpressure) {
@@ -368,8 +376,8 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
 
   /** @internal Ends this tick's batch of writes. */
   uncork(): void {
+    flushRegion(this);
     if (this.corked) {
-      flushRegion(this);
       this.corked = false;
       this.socket.uncork();
     }
