@@ -121,8 +121,7 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
 
   /** True while the socket's write buffer is over its high-water mark; the drain handler fires when it empties. */
   get needsDrain(): boolean {
-    const s = this.socket;
-    return s.writableNeedDrain || (this.sharedFrom >= 0 && s.writableLength + sharedBytes(this) >= s.writableHighWaterMark);
+    return this.socket.writableNeedDrain;
   }
 
   /** Sends a message: strings as text, bytes as binary (see SendOptions). */
@@ -166,7 +165,7 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
       this.writeEncoded(frame);
     }
     this.core.counters.messagesOut++;
-    return this.needsDrain ? this.congested() : SendStatus.Sent;
+    return this.socket.writableNeedDrain ? this.congested() : SendStatus.Sent;
   }
 
   /** A send found the write buffer over its high-water mark: counted once until it drains. */

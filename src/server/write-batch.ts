@@ -125,16 +125,19 @@ export function appendShared(target: Batched, slot: SharedSlot, frame: Buffer): 
   const i = slot.sharedIndex;
   if (target.sharedTo === i) {
     target.sharedTo = i + 1;
-    return;
-  }
-  if (target.sharedFrom >= 0) {
-    writeShared(target); // Not contiguous with what it has: that goes first.
   } else {
-    if (owner === target) closeRegion();
-    sharedTargets.push(target);
+    if (target.sharedFrom >= 0) {
+      writeShared(target); // Not contiguous with what it has: that goes first.
+    } else {
+      if (owner === target) closeRegion();
+      sharedTargets.push(target);
+    }
+    target.sharedFrom = i;
+    target.sharedTo = i + 1;
   }
-  target.sharedFrom = i;
-  target.sharedTo = i + 1;
+  // Up to the high-water mark, then out at once: whether the socket needs to drain stays
+  // Node's own answer (a write the kernel takes at once needs none, and emits no 'drain').
+  if (sharedEnds[target.sharedTo]! - sharedEnds[target.sharedFrom]! >= target.socket.writableHighWaterMark) writeShared(target);
 }
 
 /** Bytes of shared frames waiting for the target (they count against its backpressure limit). */
