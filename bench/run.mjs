@@ -24,7 +24,7 @@ const reps = argv.includes('--reps') ? Number(argv[argv.indexOf('--reps') + 1]) 
 const onlyPeers = argv.includes('--peers') ? argv[argv.indexOf('--peers') + 1].split(',') : null;
 // --baseline DIR: also run Tether from another built checkout (DIR/dist, DIR/bench/servers) as
 // the peer 'tether baseline' (and 'tether-realtime baseline'), in the echo (plain and
-// compressed), broadcast, handshake and idle-memory scenarios: before/after in the same run.
+// compressed), broadcast, realtime publish, handshake and idle-memory scenarios: before/after in the same run.
 const baseline = argv.includes('--baseline') ? argv[argv.indexOf('--baseline') + 1] : null;
 if (baseline && !existsSync(`${baseline}/dist/src/index.js`)) throw new Error(`--baseline ${baseline}: no dist/src/index.js there (build it first)`);
 const seconds = quick ? 1 : 2;
@@ -114,7 +114,7 @@ for (const subs of [1000, 10000]) {
 // The realtime layer (sessions, a topic with history, publishes acknowledged to the publisher)
 // against socket.io's io.to(room).emit; raw Tether broadcast for reference. Ratios: × socket.io.
 for (const [label, subs] of [['1k', 1000], ['10k', 10000]]) {
-  SCENARIOS.push({ id: `realtime publish ${label}`, kind: 'broadcast', unit: 'deliveries/s', baseline: 'socket.io', peers: ['tether-realtime', 'tether-realtime msgpack', 'socket.io', 'tether'], args: ['broadcast', '--subs', String(subs), '--size', '64', '--window', '8'] });
+  SCENARIOS.push({ id: `realtime publish ${label}`, kind: 'broadcast', unit: 'deliveries/s', baseline: 'socket.io', peers: ['tether-realtime', ...(baseline ? ['tether-realtime baseline'] : []), 'tether-realtime msgpack', 'socket.io', 'tether'], args: ['broadcast', '--subs', String(subs), '--size', '64', '--window', '8'] });
 }
 // Scale-out (issue 13): fan-out to 10,000 subscribers spread over 2 and 3 nodes sharing one
 // Redis or one NATS, against socket.io's cluster on @socket.io/redis-adapter and the same Redis.

@@ -8,7 +8,7 @@ import {
   type MessageData,
   ZLIB_SLICE,
 } from '../protocol/index.js';
-import { appendShared, appendSmall, encodeSmallFrame, encodeSmallText, flushRegion, scheduleUncork, sharedBytes, SMALL_FRAME, type SharedSlot } from './write-batch.js';
+import { appendShared, appendSmall, extendShared, encodeSmallFrame, encodeSmallText, flushRegion, scheduleUncork, sharedBytes, SMALL_FRAME, type SharedSlot } from './write-batch.js';
 import type { ServerCore } from './server-core.js';
 import { scheduleZlibSlice } from './zlib-slices.js';
 
@@ -64,8 +64,7 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
   readonly protocol: string;
   readonly extensions: string;
   /** @internal */ corked = false;
-  /** @internal write-batch: this tick's shared frames for this socket (a range of the tick's log). */ sharedFrom = -1;
-  /** @internal */ sharedTo = -1;
+  /** @internal write-batch: this tick's shared frames for this socket (its range record, or -1). */ sharedRange = -1;
   /** @internal heartbeat: something arrived since the last tick. */ heard = true;
   /** @internal heartbeat: a ping is outstanding. */ pinged = false;
   /** @internal idle timeout: server clock at the last message. */ lastMessageAt = 0;
@@ -153,6 +152,10 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
    * this tick's shared frames (see write-batch), written with them at the end of the tick.
    */
   sendEncoded(frame: Buffer | [Buffer, Uint8Array], size: number, slot: SharedSlot | null): SendStatus {
+    if (slot !== null && this.sharedRange >= 0 && this.canSend && !this.sendsWaiting && extendShared(this, slot, size, this.core.options.maxBackpressure)) {
+      this.core.counters.messagesOut++;
+      return SendStatus.Sent;
+    }
     if (!this.admit(size) || !this.socket.writable) return SendStatus.Dropped;
     if (this.sendsWaiting) {
       this.sendLater(() => {

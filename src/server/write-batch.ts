@@ -22,9 +22,8 @@ import { writeServerHeader } from '../protocol/index.js';
 
 export interface Batched {
   readonly socket: Duplex;
-  /** This tick's shared frames waiting for the socket: [sharedFrom, sharedTo) of the log, or -1. */
-  sharedFrom: number;
-  sharedTo: number;
+  /** This tick's shared frames waiting for the socket: its range record (see appendShared), or -1. */
+  sharedRange: number;
   uncork(): void;
 }
 
@@ -56,7 +55,7 @@ export function appendSmall(target: Batched, frame: Uint8Array): void {
 export function reserveSmall(target: Batched, n: number): number {
   if (owner !== target) {
     closeRegion();
-    if (target.sharedFrom >= 0) writeShared(target);
+    if (target.sharedRange >= 0) writeShared(target);
     owner = target;
     regionStart = used;
   }
@@ -94,7 +93,7 @@ export function encodeSmallText(target: Batched, text: string, n: number, ascii:
 /** Hands the open region, if it belongs to target, to its socket (before a direct write). */
 export function flushRegion(target: Batched): void {
   // At most one of the two is open: opening either writes out the other first.
-  if (target.sharedFrom >= 0) writeShared(target);
+  if (target.sharedRange >= 0) writeShared(target);
   else if (owner === target) closeRegion();
 }
 
@@ -106,12 +105,24 @@ function closeRegion(): void {
   regionStart = used;
 }
 
+/** A socket's shared frames go out once they reach this many bytes (Node's default high-water mark). */
+const SHARED_LIMIT = 16 * 1024;
 let shared: Buffer[] = [];
 /** sharedEnds[i]: the bytes of shared[0 .. i), so that a range's size is one subtraction. */
 let sharedEnds: number[] = [0];
 let joined: Map<number, Buffer> | null = null;
-let sharedTargets: Batched[] = [];
 let sharedEpoch = 0;
+// This tick's range records, one per socket with shared frames waiting (target.sharedRange
+// is its index): the frames [rangeFrom, rangeTo) of the log, and rangeBase, the socket's
+// own backlog when the range opened (-1 if it needed to drain then). Within a tick that
+// backlog cannot change while the range is open (any other write to the socket writes the
+// range out first, and writes complete only between ticks), so extendShared needs neither
+// the socket nor its stream state.
+let ranges = 0;
+const rangeTarget: Array<Batched | null> = [];
+const rangeFrom: number[] = [];
+const rangeTo: number[] = [];
+const rangeBase: number[] = [];
 
 /** Gives the target a frame shared by many sockets, to be written with its other shared frames of this tick. */
 export function appendShared(target: Batched, slot: SharedSlot, frame: Buffer): void {
@@ -123,32 +134,53 @@ export function appendShared(target: Batched, slot: SharedSlot, frame: Buffer): 
     schedule();
   }
   const i = slot.sharedIndex;
-  if (target.sharedTo === i) {
-    target.sharedTo = i + 1;
+  let r = target.sharedRange;
+  if (r >= 0 && rangeTo[r] === i) {
+    rangeTo[r] = i + 1;
   } else {
-    if (target.sharedFrom >= 0) {
-      writeShared(target); // Not contiguous with what it has: that goes first.
-    } else {
-      if (owner === target) closeRegion();
-      sharedTargets.push(target);
-    }
-    target.sharedFrom = i;
-    target.sharedTo = i + 1;
+    if (r >= 0) writeShared(target); // Not contiguous with what it has: that goes first.
+    else if (owner === target) closeRegion();
+    const s = target.socket;
+    r = target.sharedRange = ranges++;
+    rangeTarget[r] = target;
+    rangeFrom[r] = i;
+    rangeTo[r] = i + 1;
+    rangeBase[r] = s.writableNeedDrain ? -1 : s.writableLength;
   }
-  // Up to the high-water mark, then out at once: whether the socket needs to drain stays
-  // Node's own answer (a write the kernel takes at once needs none, and emits no 'drain').
-  if (sharedEnds[target.sharedTo]! - sharedEnds[target.sharedFrom]! >= target.socket.writableHighWaterMark) writeShared(target);
+  // Up to a limit, then out at once: whether the socket needs to drain stays Node's own
+  // answer (a write the kernel takes at once needs none, and emits no 'drain').
+  if (sharedEnds[rangeTo[r]!]! - sharedEnds[rangeFrom[r]!]! >= SHARED_LIMIT) writeShared(target);
+}
+
+/**
+ * The common case of a broadcast, in short: the frame is the next one of this tick's log
+ * for a target whose range is open, and it fits under `limit` (maxBackpressure). Then it
+ * joins the range and true is returned (the send status is Sent: the socket did not need
+ * to drain when the range opened). Otherwise false: the caller takes the general path.
+ */
+export function extendShared(target: Batched, slot: SharedSlot, size: number, limit: number): boolean {
+  const r = target.sharedRange;
+  if (r < 0 || slot.sharedEpoch !== sharedEpoch || slot.sharedIndex !== rangeTo[r]) return false;
+  const base = rangeBase[r]!;
+  const from = sharedEnds[rangeFrom[r]!]!;
+  const buffered = base + sharedEnds[slot.sharedIndex]! - from;
+  if (base < 0 || (buffered > 0 && buffered + size > limit) || sharedEnds[slot.sharedIndex + 1]! - from >= SHARED_LIMIT) return false;
+  rangeTo[r] = slot.sharedIndex + 1;
+  return true;
 }
 
 /** Bytes of shared frames waiting for the target (they count against its backpressure limit). */
 export function sharedBytes(target: Batched): number {
-  return target.sharedFrom < 0 ? 0 : sharedEnds[target.sharedTo]! - sharedEnds[target.sharedFrom]!;
+  const r = target.sharedRange;
+  return r < 0 ? 0 : sharedEnds[rangeTo[r]!]! - sharedEnds[rangeFrom[r]!]!;
 }
 
 function writeShared(target: Batched): void {
-  const from = target.sharedFrom;
-  const to = target.sharedTo;
-  target.sharedFrom = target.sharedTo = -1;
+  const r = target.sharedRange;
+  const from = rangeFrom[r]!;
+  const to = rangeTo[r]!;
+  target.sharedRange = -1;
+  rangeTarget[r] = null;
   if (target.socket.writable) target.socket.write(to - from === 1 ? shared[from]! : join(from, to));
 }
 
@@ -167,9 +199,11 @@ function join(from: number, to: number): Buffer {
 }
 
 function flushShared(): void {
-  const list = sharedTargets;
-  sharedTargets = [];
-  for (let i = 0; i < list.length; i++) if (list[i]!.sharedFrom >= 0) writeShared(list[i]!);
+  for (let r = 0; r < ranges; r++) {
+    const target = rangeTarget[r];
+    if (target != null) writeShared(target);
+  }
+  ranges = 0;
   shared = [];
   sharedEnds = [0];
   joined = null;

@@ -65,7 +65,7 @@ test('many small frames to several sockets in one tick arrive intact and in orde
 });
 
 test('the slab writer keeps every frame intact across many slab replacements, with shared frames between', async () => {
-  const { appendShared, appendSmall, encodeSmallFrame, encodeSmallText, flushRegion } = await import('../../src/server/write-batch.js');
+  const { appendShared, extendShared, appendSmall, encodeSmallFrame, encodeSmallText, flushRegion } = await import('../../src/server/write-batch.js');
   const { parseFrames } = await import('../helpers.js');
   const { PassThrough } = await import('node:stream');
   // Fake sockets that keep what is written (copies, as the kernel would take them).
@@ -73,7 +73,7 @@ test('the slab writer keeps every frame intact across many slab replacements, wi
     const chunks: Buffer[] = [];
     const socket = new PassThrough();
     socket.write = ((chunk: Buffer) => (chunks.push(Buffer.from(chunk)), true)) as typeof socket.write;
-    return { socket, chunks, sharedFrom: -1, sharedTo: -1, uncork() {} };
+    return { socket, chunks, sharedRange: -1, uncork() {} };
   });
   const expected: Array<Array<{ opcode: number; payload: Buffer }>> = [[], [], []];
   for (let i = 0; i < 30_000; i++) {
@@ -91,19 +91,30 @@ test('the slab writer keeps every frame intact across many slab replacements, wi
       const payload = Buffer.alloc(200 + (i % 300), i & 0xff);
       encodeSmallFrame(target, 2, payload, false);
       expected[t]!.push({ opcode: 2, payload });
+    } else if (i % 500 === 5) {
+      // A burst of broadcasts to every socket: ranges grow frame by frame (the short path).
+      for (let b = 0; b < 5; b++) {
+        const slot = { sharedEpoch: -1, sharedIndex: 0 };
+        const frame = Buffer.from([0x82, 3, b, i & 0xff, (i >> 8) & 0xff]);
+        for (let k = 0; k < 3; k++) {
+          if (!extendShared(targets[k]!, slot, frame.length, Infinity)) appendShared(targets[k]!, slot, frame);
+          expected[k]!.push({ opcode: 2, payload: frame.subarray(2) });
+        }
+      }
     } else if (i % 20 === 3 || i % 20 === 7) {
       // A frame shared by two sockets (one of this tick's shared frames), then more for the
       // same sockets: ranges that grow, break, and alternate with slab regions.
       const slot = { sharedEpoch: -1, sharedIndex: 0 };
       const frame = Buffer.from([0x82, 4, i & 0xff, (i >> 8) & 0xff, 5, 6]);
       for (const k of [t, (t + 1) % 3]) {
-        appendShared(targets[k]!, slot, frame);
+        // As ServerSocket.sendEncoded does: the short path when it applies, else the general one.
+        if (!extendShared(targets[k]!, slot, frame.length, Infinity)) appendShared(targets[k]!, slot, frame);
         expected[k]!.push({ opcode: 2, payload: frame.subarray(2) });
       }
       if (i % 40 === 3) {
         const next = { sharedEpoch: -1, sharedIndex: 0 };
         const second = Buffer.from([0x81, 1, 0x61 + (i % 26)]);
-        appendShared(target, next, second);
+        if (!extendShared(target, next, second.length, Infinity)) appendShared(target, next, second);
         expected[t]!.push({ opcode: 1, payload: second.subarray(2) });
       }
     } else {
