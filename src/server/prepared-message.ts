@@ -15,7 +15,7 @@ interface Compressed extends SharedSlot {
  * their own compression context get the message compressed individually). Used by
  * broadcast and by the realtime layer's topic fan-out.
  */
-export class PreparedMessage implements SharedSlot {
+export class PreparedMessage {
   /** @internal The plain frame's place in this tick's shared frames (see write-batch). */
   sharedEpoch = -1;
   /** @internal */ sharedIndex = 0;
