@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { DEFAULT_MAX_FRAGMENTS, MAX_CONTROL_PAYLOAD, Opcode } from './constants.js';
 import { CloseCode, isValidWireCloseCode } from './close-codes.js';
-import { packMask, unmaskPacked } from './mask.js';
+import { packMask } from './mask.js';
+import { unmaskBuffer, unmaskCopy } from './native-mask.js';
 import { decodeUtf8, Utf8Validator } from './utf8.js';
 
 const enum ReadState {
@@ -283,37 +284,35 @@ export abstract class FrameReader {
   private readPayload(data: Buffer, pos: number, end: number): number {
     const n = Math.min(this.frameLength - this.frameReceived, end - pos);
     const stop = pos + n;
-    if (this.expectMasked) unmaskPacked(data, pos, stop, this.mask, this.frameReceived);
     if (this.frameReceived === 0 && n === this.frameLength) {
-      // The whole payload is in this chunk: no copy.
+      // The whole payload is in this chunk: unmasked where it is, no copy.
+      if (this.expectMasked) unmaskBuffer(data, pos, stop, this.mask, 0);
       this.frameReceived = n;
       this.frameComplete(data, pos, stop);
       return stop;
     }
     this.frameReceived += n;
-    if (this.frameOpcode >= 0x8) {
-      const ctl = (this.controlBuffer ??= Buffer.allocUnsafe(MAX_CONTROL_PAYLOAD));
-      data.copy(ctl, this.frameReceived - n, pos, stop);
-      if (this.frameReceived === this.frameLength) {
-        this.controlBuffer = null;
-        this.frameComplete(ctl, 0, this.frameLength);
-      }
+    if (this.frameOpcode < 0x8) {
+      // Part of a data frame: unmasked on its way into the reassembly buffer (one pass).
+      if (!this.appendMessageBytes(data, pos, stop, this.expectMasked)) return end;
+      if (this.frameReceived === this.frameLength) this.frameComplete(data, stop, stop);
       return stop;
     }
-    if (!this.appendMessageBytes(data, pos, stop)) return end;
-    if (this.frameReceived === this.frameLength) this.frameComplete(data, stop, stop);
+    if (this.expectMasked) unmaskBuffer(data, pos, stop, this.mask, this.frameReceived - n);
+    const ctl = (this.controlBuffer ??= Buffer.allocUnsafe(MAX_CONTROL_PAYLOAD));
+    data.copy(ctl, this.frameReceived - n, pos, stop);
+    if (this.frameReceived === this.frameLength) {
+      this.controlBuffer = null;
+      this.frameComplete(ctl, 0, this.frameLength);
+    }
     return stop;
   }
 
-  /** Copies data-frame bytes into the reassembly buffer, validating text as it goes. */
-  private appendMessageBytes(data: Buffer, pos: number, stop: number): boolean {
-    if (this.messageOpcode === Opcode.Text && !this.messageCompressed && this.validateUtf8) {
-      const v = (this.utf8 ??= new Utf8Validator());
-      if (!v.push(data, pos, stop)) {
-        this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
-        return false;
-      }
-    }
+  /**
+   * Copies data-frame bytes into the reassembly buffer (unmasking them on the way when
+   * `masked`: they are the current frame's latest bytes), validating text as it goes.
+   */
+  private appendMessageBytes(data: Buffer, pos: number, stop: number, masked: boolean): boolean {
     const needed = this.messageLength + (stop - pos);
     let buf = this.messageBuffer;
     if (buf === null || needed > buf.length) {
@@ -326,8 +325,17 @@ export abstract class FrameReader {
       if (buf !== null) buf.copy(grown, 0, 0, this.messageLength);
       this.messageBuffer = buf = grown;
     }
-    data.copy(buf, this.messageLength, pos, stop);
+    const at = this.messageLength;
+    if (masked) unmaskCopy(data, pos, stop, buf, at, this.mask, this.frameReceived - (stop - pos));
+    else data.copy(buf, at, pos, stop);
     this.messageLength = needed;
+    if (this.messageOpcode === Opcode.Text && !this.messageCompressed && this.validateUtf8) {
+      const v = (this.utf8 ??= new Utf8Validator());
+      if (!v.push(buf, at, needed)) {
+        this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
+        return false;
+      }
+    }
     return true;
   }
 
@@ -346,7 +354,7 @@ export abstract class FrameReader {
     // An unfragmented message whose payload is all in this chunk is handed out as a view;
     // anything else goes through the reassembly buffer.
     if (!fin || this.messageBuffer !== null) {
-      if (stop > pos && !this.appendMessageBytes(data, pos, stop)) return;
+      if (stop > pos && !this.appendMessageBytes(data, pos, stop, false)) return;
       if (!fin) return;
     }
     const isBinary = this.messageOpcode === Opcode.Binary;
