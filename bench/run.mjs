@@ -55,6 +55,9 @@ const node = process.execPath;
 const bun = `${peersDir}node_modules/.bin/bun`;
 const PEERS = {
   tether: { cmd: [node, 'bench/servers/tether.mjs'] },
+  // bufferutil is a devDependency, so the 'tether' row unmasks large payloads natively; this row
+  // is the same server on the JavaScript loop (what an install without bufferutil runs).
+  'tether (no bufferutil)': { cmd: [node, 'bench/servers/tether.mjs'], env: { TETHER_NO_BUFFERUTIL: '1' } },
   'ws+addons': { cmd: [node, 'bench/servers/ws.mjs'] },
   // The same program as ws.mjs with its import changed to tether-ws/ws (the ws-compatible API).
   'tether/ws': { cmd: [node, 'bench/servers/tether-ws.mjs'] },
@@ -105,7 +108,8 @@ const echoPeers = ['tether', ...(baseline ? ['tether baseline'] : []), 'tether/w
 const SCENARIOS = [];
 for (const size of quick ? [16, 65536] : [16, 1024, 65536]) {
   for (const depth of quick ? [16] : [1, 4, 16]) {
-    SCENARIOS.push({ id: `echo ${size < 1024 ? size + ' B' : size / 1024 + ' KiB'} depth ${depth}`, kind: 'echo', unit: 'msg/s', peers: echoPeers, args: ['echo', '--conns', '100', '--size', String(size), '--depth', String(depth), '--binary'] });
+    const peers = size >= 1024 ? ['tether', 'tether (no bufferutil)', ...echoPeers.slice(1)] : echoPeers;
+    SCENARIOS.push({ id: `echo ${size < 1024 ? size + ' B' : size / 1024 + ' KiB'} depth ${depth}`, kind: 'echo', unit: 'msg/s', peers, args: ['echo', '--conns', '100', '--size', String(size), '--depth', String(depth), '--binary'] });
   }
 }
 for (const subs of [1000, 10000]) {
