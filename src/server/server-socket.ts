@@ -96,8 +96,9 @@ export class ServerSocket<U = unknown> extends ProtocolConnection {
     socket.on('data', onSocketData);
     socket.on('close', onSocketClose);
     socket.on('drain', onSocketDrain);
-    // Sockets from an http.Server are half-open: a peer's FIN must end our side too.
-    socket.on('end', onSocketEnd);
+    // Sockets from an http.Server are half-open: a peer's FIN must end our side too. Others
+    // (the standalone listener's) end themselves, and an idle connection is spared a listener.
+    if (socket.allowHalfOpen) socket.on('end', onSocketEnd);
     // The upgrade path has already added an 'error' listener (resets are reported by 'close').
   }
 

@@ -4,6 +4,7 @@ import type { Publication, TopicPolicy } from '../adapters/adapter.js';
 import type { Codec } from '../wire/codec.js';
 import { PendingRequests } from '../wire/pending-requests.js';
 import type { RateLimiter } from './rate-limit.js';
+import { SessionSubscriptions } from './session-subscriptions.js';
 import { RealtimeError } from '../wire/realtime-error.js';
 import { checkName, ErrorCode, Msg } from '../wire/wire-protocol.js';
 import type { TopicQueues } from './topic-queues.js';
@@ -46,7 +47,7 @@ export class Session<U = unknown> {
   data: unknown = undefined;
   /** @internal */ authenticated = false;
   /** @internal set once Connect was received (authentication may still be running). */ connecting = false;
-  /** @internal */ readonly subscriptions = new Map<string, SessionSubscription>();
+  /** @internal */ readonly subscriptions = new SessionSubscriptions<SessionSubscription>();
   /** @internal requests this server sent to the client; created at the first one (most sessions never get one). */
   sent: PendingRequests | null = null;
   /** @internal latest undelivered publication per topic and key while the socket is congested. */
@@ -96,7 +97,7 @@ export class Session<U = unknown> {
 
   /** Topics this session is subscribed to. */
   get topics(): string[] {
-    return [...this.subscriptions.keys()];
+    return this.subscriptions.keys();
   }
 
   /** Sends an event to this session's client. */
