@@ -48,10 +48,9 @@ export function readRequestHead(socket: Duplex, maxHeaderSize: number, done: (re
     }
     finish({ head, rest: buf.subarray(end) });
   };
-  // The socket keeps flowing: `done` must take over its data at once (a 'data' listener) or
-  // pause it, else what follows the head is lost.
   const finish = (result: HeadResult): void => {
     socket.removeListener('data', onData);
+    socket.pause();
     collected = null;
     done(result);
   };

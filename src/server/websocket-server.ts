@@ -225,8 +225,6 @@ export class WebSocketServer<U = unknown> {
       return this.refuse(socket, 500, 'verify hook failed');
     }
     if (verdict instanceof Promise) {
-      // Nothing reads the socket until the verdict (a raw socket still flows after its head).
-      socket.pause();
       verdict.then(
         (v) => this.afterVerify(v, request, key, socket, rest),
         (err: unknown) => {
