@@ -6,24 +6,19 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect as tcpConnect, createServer, type AddressInfo } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../helpers.js';
 import { REDIS_SERVER } from './redis-fixture.js';
 
 export const REDIS_CLI = '/usr/bin/redis-cli';
 
-async function freePort(): Promise<number> {
+/** A free port whose cluster bus (port + 10000, where cluster nodes also listen) fits too. */
+async function freeClusterPort(): Promise<number> {
   for (;;) {
-    const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', resolve);
-    });
-    const { port } = server.address() as AddressInfo;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    // Cluster nodes also listen on port + 10000 (the cluster bus).
+    const port = await freePort();
     if (port < 55000) return port;
   }
 }
@@ -96,7 +91,7 @@ export async function startRedisCluster(): Promise<{ ports: number[]; stop(): Pr
   const dir = mkdtempSync(join(tmpdir(), 'tether-redis-cluster-'));
   const ports: number[] = [];
   while (ports.length < 3) {
-    const p = await freePort();
+    const p = await freeClusterPort();
     if (!ports.includes(p)) ports.push(p);
   }
   const procs = ports.map((port) => startServer([
