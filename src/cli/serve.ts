@@ -30,7 +30,7 @@ export const SERVE_FLAGS: FlagTable = {
   help: HELP_FLAG,
 };
 
-export const SERVE_HELP = `Usage: tether serve (--echo | --realtime [--conformance] [--workers N]) [--port N] [--host H] [--deflate] [--max-payload N]
+export const SERVE_HELP = `Usage: tether serve (--echo | --realtime [--conformance] [--workers N]) [--port N] [--host H] [--deflate] [--max-payload N] [--max-fragments N]
 
 Runs a WebSocket server and prints the URL it listens on.
 
