@@ -30,8 +30,10 @@ async function attack(t: { diagnostic(s: string): void }, name: string, options:
   t.diagnostic(`RSS ${r.rssBeforeMB} -> ${r.rssPeakMB} -> ${r.rssAfterMB} MB; server loop delay p99 ${r.serverLoopDelayP99Ms} ms; probe ${r.probeEchoes} echoes, p99 ${r.probeP99Ms} ms; ${r.outcome}`);
   assert.equal(r.probeLost, false, 'the legitimate client kept its connection');
   // One echo in flight every 5 ms (up to 200 a second): 10 a second is what a loaded machine
-  // still gives, a server stalled by the attack gives about none.
-  const floor = Math.max(5, Math.floor(r.seconds * 10));
+  // still gives, a server stalled by the attack gives about none. An attack the server ends
+  // within a tenth of a second (the fragment floods) leaves room for only a few echoes on a
+  // loaded machine, so the floor is 10 a second of attack and at least one, not a fixed count.
+  const floor = Math.max(1, Math.floor(r.seconds * 10));
   assert.ok(r.probeEchoes >= floor, `the legitimate client got ${r.probeEchoes} echoes in ${r.seconds} s`);
   return r;
 }
