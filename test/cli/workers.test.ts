@@ -55,7 +55,12 @@ test('--workers 2: shared topics across workers, per-worker metrics, each worker
 
     let next = 0;
     const publish = async (n: number) => {
-      for (const end = next + n; next < end; next++) await within(pub.publish('feed', next), 20_000, `publish ${next}`);
+      for (const end = next + n; next < end; next++) {
+        // A stalled publish says what the hub and its workers printed, for the next look at it.
+        await within(pub.publish('feed', next), 20_000, `publish ${next}`).catch((err: Error) => {
+          throw new Error(`${err.message} (subscriber has ${got.length}); the hub printed:\n${out}`, { cause: err });
+        });
+      }
     };
     await publish(20);
     for (const slot of [1, 2]) {
