@@ -23,10 +23,14 @@ type ToWorker =
   | { t: typeof TAG; op: 'snapshot'; id: number };
 
 export interface IpcProcess {
-  send?: (message: unknown) => boolean;
+  /** Node's `process.send`: a failed write (the other end is gone) goes to `callback`, not to an 'error' event. */
+  send?: (message: unknown, callback: (error: Error | null) => void) => boolean;
   on(event: 'message', listener: (message: unknown) => void): unknown;
   connected?: boolean;
 }
+
+/** A send to a process that is gone fails; its exit or disconnect is handled elsewhere. */
+const ignoreSendError = (): void => {};
 
 const isOurs = (m: unknown): m is { t: string; op: string } => typeof m === 'object' && m !== null && (m as { t?: unknown }).t === TAG;
 
@@ -74,7 +78,10 @@ export class ClusterAdapter implements Adapter {
     if (this.proc.connected === false) return Promise.reject(new Error('cluster adapter: the primary is gone'));
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.proc.send!(message);
+      this.proc.send!(message, (err) => {
+        if (err === null || err === undefined || !this.pending.delete(id)) return;
+        reject(Object.assign(new Error(`cluster adapter: the primary is gone (${err.message})`), { name: 'ClusterAdapterError' }));
+      });
     });
   }
 
@@ -99,7 +106,7 @@ export class ClusterAdapter implements Adapter {
       } catch {
         value = null;
       }
-      this.proc.send!({ t: TAG, op: 'snapshot-reply', id: m.id, value } satisfies ToPrimary);
+      this.proc.send!({ t: TAG, op: 'snapshot-reply', id: m.id, value } satisfies ToPrimary, ignoreSendError);
     }
   }
 }
@@ -172,7 +179,11 @@ export class ClusterHub {
     if (options.cluster !== false) {
       if (!cluster.isPrimary) throw new TypeError('ClusterHub runs in the primary process');
       cluster.setupPrimary({ serialization: 'advanced' });
-      cluster.on('message', (worker: Worker, m: unknown) => this.receive({ id: worker.id, send: (x) => worker.isConnected() && worker.send(x as never) }, m));
+      // A worker killed outright is still "connected" until the primary reads the end of its
+      // channel: a delivery meanwhile fails with EPIPE. Without a callback that failure is an
+      // 'error' event on the Worker, and unhandled it would end the primary and every worker
+      // with it. The worker's 'exit' (below) is what detaches its links.
+      cluster.on('message', (worker: Worker, m: unknown) => this.receive({ id: worker.id, send: (x) => worker.isConnected() && worker.send(x as never, ignoreSendError) }, m));
       cluster.on('exit', (worker: Worker) => void this.disconnect(worker.id));
     }
   }
