@@ -4,8 +4,8 @@ import type { Http2Headers } from '../protocol/index.js';
 
 /**
  * Opening a WebSocket on an HTTP/2 stream (RFC 8441), client side. Sockets to the same
- * origin share one connection: a pool keeps one session per origin while it carries
- * WebSockets, and closes it when the last one ends. A server that does not advertise
+ * origin with the same TLS options share one connection: a pool keeps one session per
+ * origin and TLS options while it carries WebSockets, and closes it when the last one ends. A server that does not advertise
  * SETTINGS_ENABLE_CONNECT_PROTOCOL (or does not speak HTTP/2 at all) means HTTP/1.1.
  */
 export type DialResult = { stream: ClientHttp2Stream } | { fallback: true } | { error: Error };
@@ -47,8 +47,33 @@ function connectProtocolSupported(session: ClientHttp2Session): Promise<boolean>
   });
 }
 
+/**
+ * Which TLS options a pooled session was made with: a socket may only share a session whose
+ * connection was set up (and verified) the way its own would have been. A socket that trusts
+ * only its own CA, or verifies at all, must not ride on a session another socket opened with
+ * `rejectUnauthorized: false`. Primitives and strings compare by value; buffers, functions
+ * and other objects (a `ca` Buffer, `checkServerIdentity`, a `secureContext`) by identity,
+ * so equal options built from new buffers open a session of their own, never a wrong one.
+ */
+const identities = new WeakMap<object, number>();
+let nextIdentity = 0;
+
+function tlsKey(tls: TlsConnectionOptions): string {
+  const part = (v: unknown): unknown => {
+    if (typeof v === 'bigint') return `${v}n`;
+    if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return v;
+    if (Array.isArray(v)) return v.map(part);
+    let id = identities.get(v);
+    if (id === undefined) identities.set(v, (id = ++nextIdentity));
+    return { id };
+  };
+  const record = tls as Record<string, unknown>;
+  const names = Object.keys(record).filter((k) => record[k] !== undefined).sort();
+  return JSON.stringify(names.map((k) => [k, part(record[k])]));
+}
+
 function pooledSession(url: URL, tls: TlsConnectionOptions): PooledSession {
-  const key = url.origin;
+  const key = url.protocol === 'wss:' ? `${url.origin} ${tlsKey(tls)}` : url.origin;
   let entry = pool.get(key);
   if (entry !== undefined && !entry.session.destroyed && !entry.session.closed) return entry;
   const origin = `${url.protocol === 'wss:' ? 'https' : 'http'}://${url.host}`;

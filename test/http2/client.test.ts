@@ -64,6 +64,32 @@ describe('WebSocket client over HTTP/2', () => {
     });
   });
 
+  test('the pool shares a session only between sockets with the same TLS options: a socket that verifies never rides on one opened without verification', () => {
+    const ports = new Set<number | undefined>();
+    return withTether({ open: (ws) => ports.add(ws.remotePort) }, async ({ url }) => {
+      // Opened without verifying the server's (self-signed) certificate.
+      const lax = await open(url, { http2: true, ca: undefined, tls: { rejectUnauthorized: false } });
+      assert.equal(http2PoolSize(), 1);
+      // Verifying with the default trust store: the certificate must be refused, as it would
+      // be without the lax socket's session in the pool.
+      const strict = new WebSocket(url, [], { http2: true });
+      const refused = await within(new Promise<{ code: number; error: boolean }>((resolve) => {
+        let error = false;
+        strict.onerror = () => (error = true);
+        strict.onopen = () => resolve({ code: -1, error });
+        strict.onclose = (e) => resolve({ code: e.code, error });
+      }), 5000, 'the strict socket settles');
+      assert.deepEqual(refused, { code: 1006, error: true }, 'an untrusted certificate fails the strict socket');
+      // Trusting the test CA: a session of its own, then shared by the next socket with the same CA.
+      const trusting = await Promise.all([open(url, { http2: true }), open(url, { http2: true })]);
+      assert.equal(http2PoolSize(), 2, 'one session for the lax options, one for the CA');
+      assert.equal(ports.size, 2, 'two TCP connections');
+      for (const s of [lax, ...trusting]) s.ws.close(1000);
+      for (const s of [lax, ...trusting]) await s.closed;
+      await until(() => http2PoolSize() === 0, 'pool empties');
+    });
+  });
+
   test('against an RFC 8441 server written with node:http2: masked frames, :status 200, close handshake', async () => {
     const server = createSecureServer({ key: TLS_KEY, cert: TLS_CERT, settings: { enableConnectProtocol: true } });
     const seen: { headers?: Record<string, unknown>; masked: boolean[] } = { masked: [] };
