@@ -94,11 +94,27 @@ export function acceptStream(stream: ServerHttp2Stream, protocol: string | undef
 
 /**
  * Gives a stream what the server reads off a socket: the peer's address (that of the
- * connection it travels on). Kept as own properties, looked up on first use.
+ * connection it travels on), looked up on first use, and byte counts for stats(). A stream
+ * counts no bytes of its own, so the WebSocket bytes it carries (frames, not HTTP/2's
+ * framing) are counted as node:http2 pushes them in and as the server writes them out.
  */
 export function describeStream(stream: ServerHttp2Stream): void {
+  let read = 0;
+  let written = 0;
+  const push = stream.push;
+  const write = stream.write;
+  stream.push = function (this: ServerHttp2Stream, chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (chunk !== null && chunk !== undefined) read += (chunk as { length: number }).length;
+    return push.call(this, chunk, encoding);
+  };
+  stream.write = function (this: ServerHttp2Stream, chunk: unknown, ...rest: unknown[]): boolean {
+    if (chunk !== null && chunk !== undefined) written += typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as { byteLength: number }).byteLength;
+    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as ServerHttp2Stream['write'];
   Object.defineProperties(stream, {
     remoteAddress: { get: () => stream.session?.socket?.remoteAddress, configurable: true },
     remotePort: { get: () => stream.session?.socket?.remotePort, configurable: true },
+    bytesRead: { get: () => read, configurable: true },
+    bytesWritten: { get: () => written, configurable: true },
   });
 }

@@ -26,7 +26,7 @@ export interface WebSocketServerStats {
   messagesIn: number;
   /** Counter: data messages sent (send, broadcast and prepared messages; each recipient counts). */
   messagesOut: number;
-  /** Counter: bytes read from the sockets of accepted connections, as on the wire (handshake and frames; compressed size). */
+  /** Counter: bytes read from the sockets of accepted connections, as on the wire (handshake and frames; compressed size). On HTTP/2, the WebSocket frames of each stream (not HTTP/2's framing). */
   bytesIn: number;
   /** Counter: bytes written to those sockets, as on the wire. */
   bytesOut: number;
@@ -115,7 +115,8 @@ export function refusalReason(status: number): string {
   return REASONS[status] ?? `other_${status}`;
 }
 
-// Any Duplex may come through handleUpgrade; net and tls sockets count their bytes.
+// Any Duplex may come through handleUpgrade; net and tls sockets count their bytes, and HTTP/2
+// streams are given counts by describeStream (http2-upgrade.ts).
 function bytesRead(socket: Duplex): number {
   return (socket as Duplex & { bytesRead?: number }).bytesRead ?? 0;
 }

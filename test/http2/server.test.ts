@@ -113,6 +113,38 @@ describe('WebSocketServer over HTTP/2 (RFC 8441)', () => {
       }
     }));
 
+  test('stats() counts the WebSocket bytes each stream carries, in and out, open and closed', () => {
+    const close = closes();
+    return withServer({ close: close.handler }, async ({ wss, origin }) => {
+      const { session } = await h2Session(origin);
+      try {
+        const peers = await Promise.all([h2Peer(session, '/'), h2Peer(session, '/')]);
+        const payload = randomBytes(300);
+        const sent = [frame(BINARY, payload), frame(TEXT, 'hi')];
+        await peers[0]!.send(sent[0]!);
+        await peers[1]!.send(sent[1]!);
+        // The echoes, with both sockets still open (expectEcho would close them).
+        await waitReceived(peers[0]!, 1);
+        await waitReceived(peers[1]!, 1);
+        assert.deepEqual(peers[0]!.frames.map((f) => [f.opcode, f.payload]), [[BINARY, payload]]);
+        assert.deepEqual(peers[1]!.frames.map((f) => [f.opcode, f.payload.toString()]), [[TEXT, 'hi']]);
+        // Masked frames in: 2 + 2 (16-bit length) + 4 (mask) + 300, and 2 + 4 + 2.
+        // Echoes out, unmasked: 2 + 2 + 300, and 2 + 2.
+        let s = wss.stats();
+        assert.equal(s.bytesIn, 308 + 8);
+        assert.equal(s.bytesOut, 304 + 4);
+        // A socket that closes keeps counting: its close frame (2 + 4 + 2 in, 2 + 2 out) stays in the totals.
+        await peers[1]!.send(closeFrame(1000));
+        assert.equal(await close.next(), 1000);
+        s = wss.stats();
+        assert.equal(s.bytesIn, 308 + 8 + 8);
+        assert.equal(s.bytesOut, 304 + 4 + 4);
+      } finally {
+        session.destroy();
+      }
+    });
+  });
+
   test('permessage-deflate is negotiated through sec-websocket-extensions', () =>
     withServer({ perMessageDeflate: { threshold: 0 } }, async ({ origin }) => {
       const { session } = await h2Session(origin);
