@@ -92,29 +92,42 @@ export function acceptStream(stream: ServerHttp2Stream, protocol: string | undef
   stream.respond(h);
 }
 
+/** Byte counts of a stream carrying a WebSocket, kept on the stream (it keeps none of its own). */
+export const kBytesRead = Symbol('tether.bytesRead');
+export const kBytesWritten = Symbol('tether.bytesWritten');
+type CountedStream = ServerHttp2Stream & { [kBytesRead]: number; [kBytesWritten]: number };
+
+// Every ServerHttp2Stream has the same push and write (those of its prototype chain).
+let streamPush: ServerHttp2Stream['push'] | null = null;
+let streamWrite: ServerHttp2Stream['write'] | null = null;
+
+function countingPush(this: CountedStream, chunk: unknown, encoding?: BufferEncoding): boolean {
+  if (chunk !== null && chunk !== undefined) this[kBytesRead] += (chunk as { length: number }).length;
+  return streamPush!.call(this, chunk, encoding);
+}
+
+function countingWrite(this: CountedStream, chunk: unknown, ...rest: unknown[]): boolean {
+  if (chunk !== null && chunk !== undefined) this[kBytesWritten] += typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as { byteLength: number }).byteLength;
+  return (streamWrite as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+}
+
 /**
  * Gives a stream what the server reads off a socket: the peer's address (that of the
  * connection it travels on), looked up on first use, and byte counts for stats(). A stream
  * counts no bytes of its own, so the WebSocket bytes it carries (frames, not HTTP/2's
- * framing) are counted as node:http2 pushes them in and as the server writes them out.
+ * framing) are counted as node:http2 pushes them in and as the server writes them out, by
+ * functions shared by every stream.
  */
 export function describeStream(stream: ServerHttp2Stream): void {
-  let read = 0;
-  let written = 0;
-  const push = stream.push;
-  const write = stream.write;
-  stream.push = function (this: ServerHttp2Stream, chunk: unknown, encoding?: BufferEncoding): boolean {
-    if (chunk !== null && chunk !== undefined) read += (chunk as { length: number }).length;
-    return push.call(this, chunk, encoding);
-  };
-  stream.write = function (this: ServerHttp2Stream, chunk: unknown, ...rest: unknown[]): boolean {
-    if (chunk !== null && chunk !== undefined) written += typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as { byteLength: number }).byteLength;
-    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as ServerHttp2Stream['write'];
+  const counted = stream as CountedStream;
+  streamPush ??= stream.push;
+  streamWrite ??= stream.write;
+  counted[kBytesRead] = 0;
+  counted[kBytesWritten] = 0;
+  stream.push = countingPush;
+  stream.write = countingWrite as ServerHttp2Stream['write'];
   Object.defineProperties(stream, {
     remoteAddress: { get: () => stream.session?.socket?.remoteAddress, configurable: true },
     remotePort: { get: () => stream.session?.socket?.remotePort, configurable: true },
-    bytesRead: { get: () => read, configurable: true },
-    bytesWritten: { get: () => written, configurable: true },
   });
 }

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { kBytesRead, kBytesWritten } from './http2-upgrade.js';
 
 /**
  * What a WebSocketServer has seen and holds, from stats(). Counters only grow (since the
@@ -116,11 +117,11 @@ export function refusalReason(status: number): string {
 }
 
 // Any Duplex may come through handleUpgrade; net and tls sockets count their bytes, and HTTP/2
-// streams are given counts by describeStream (http2-upgrade.ts).
+// streams carry counts under kBytesRead and kBytesWritten (describeStream, http2-upgrade.ts).
 function bytesRead(socket: Duplex): number {
-  return (socket as Duplex & { bytesRead?: number }).bytesRead ?? 0;
+  return (socket as Duplex & { bytesRead?: number }).bytesRead ?? (socket as Duplex & { [kBytesRead]?: number })[kBytesRead] ?? 0;
 }
 
 function bytesWritten(socket: Duplex): number {
-  return (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? 0;
+  return (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? (socket as Duplex & { [kBytesWritten]?: number })[kBytesWritten] ?? 0;
 }
