@@ -55,6 +55,9 @@ const latest = () => samples.at(-1);
 const totals = { sent: 0, echoed: 0, outOfOrder: 0, failed: 0, opened: 0, closes: new Map() };
 /** Churned clients that are closing. */
 let closing = 0;
+// Replacements for churned clients still connecting: a round waits for them before it ends,
+// or they would stay connected into the next round.
+const opening = new Set();
 let nextId = 0;
 const latencies = [];
 
@@ -206,7 +209,9 @@ for (let round = 1; round <= ROUNDS; round++) {
         closing++;
         void c.close().finally(() => closing--);
       }
-      void openClients(leaving.size).then((fresh) => clients.push(...fresh));
+      const fresh = openClients(leaving.size).then((list) => clients.push(...list));
+      opening.add(fresh);
+      void fresh.finally(() => opening.delete(fresh));
       for (const c of clients) {
         if (Math.random() < SLOW && !c.socket.isPaused()) {
           c.socket.pause();
@@ -225,6 +230,7 @@ for (let round = 1; round <= ROUNDS; round++) {
     await sleep(tickMs);
   }
   const last = round === ROUNDS;
+  await Promise.allSettled([...opening]);
   // The last round's clients stay for the graceful shutdown; the others close.
   if (!last) {
     await Promise.all(clients.map((c) => c.close()));
