@@ -5,8 +5,9 @@ import type { Http2Headers } from '../protocol/index.js';
 /**
  * Opening a WebSocket on an HTTP/2 stream (RFC 8441), client side. Sockets to the same
  * origin with the same TLS options share one connection: a pool keeps one session per
- * origin and TLS options while it carries WebSockets, and closes it when the last one ends. A server that does not advertise
- * SETTINGS_ENABLE_CONNECT_PROTOCOL (or does not speak HTTP/2 at all) means HTTP/1.1.
+ * origin and TLS options while it carries WebSockets, and closes it when the last one
+ * ends. A server that does not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL (or does not
+ * speak HTTP/2 at all) means HTTP/1.1.
  */
 export type DialResult = { stream: ClientHttp2Stream } | { fallback: true } | { error: Error };
 
@@ -73,11 +74,12 @@ function tlsKey(tls: TlsConnectionOptions): string {
 }
 
 function pooledSession(url: URL, tls: TlsConnectionOptions): PooledSession {
-  const key = url.protocol === 'wss:' ? `${url.origin} ${tlsKey(tls)}` : url.origin;
+  const secure = url.protocol === 'wss:';
+  const key = secure ? `${url.origin} ${tlsKey(tls)}` : url.origin;
   let entry = pool.get(key);
   if (entry !== undefined && !entry.session.destroyed && !entry.session.closed) return entry;
-  const origin = `${url.protocol === 'wss:' ? 'https' : 'http'}://${url.host}`;
-  const session = http2Connect(origin, url.protocol === 'wss:' ? { ...tls } : {});
+  const origin = `${secure ? 'https' : 'http'}://${url.host}`;
+  const session = http2Connect(origin, secure ? { ...tls } : {});
   session.on('error', noop);
   const created: PooledSession = { session, users: 0, ready: connectProtocolSupported(session) };
   session.once('close', () => {

@@ -31,10 +31,9 @@ export interface ClientOptions {
    * Open the WebSocket on an HTTP/2 stream (RFC 8441). `true` shares one connection per
    * origin among the sockets that ask for it with the same TLS options (`tls`, `ca`,
    * `rejectUnauthorized`; buffers and functions compared by identity), closed when the
-   * last one ends; a session
-   * from `http2.connect` is used as it is. When the server does not advertise
-   * SETTINGS_ENABLE_CONNECT_PROTOCOL (or does not speak HTTP/2), the socket opens over
-   * HTTP/1.1 instead. Default false.
+   * last one ends; a session from `http2.connect` is used as it is. When the server does
+   * not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL (or does not speak HTTP/2), the socket
+   * opens over HTTP/1.1 instead. Default false.
    */
   http2?: boolean | ClientHttp2Session;
 }

@@ -106,9 +106,11 @@ function countingPush(this: CountedStream, chunk: unknown, encoding?: BufferEnco
   return streamPush!.call(this, chunk, encoding);
 }
 
-function countingWrite(this: CountedStream, chunk: unknown, ...rest: unknown[]): boolean {
+// Fixed parameters, not a rest array: this runs on every write of an HTTP/2 WebSocket.
+// Writable.write treats undefined encoding and callback as absent.
+function countingWrite(this: CountedStream, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
   if (chunk !== null && chunk !== undefined) this[kBytesWritten] += typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as { byteLength: number }).byteLength;
-  return (streamWrite as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+  return (streamWrite as (c: unknown, e: unknown, cb: unknown) => boolean).call(this, chunk, encoding, callback);
 }
 
 /**
